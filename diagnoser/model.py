@@ -1,0 +1,188 @@
+"""Value types that the pipeline stages exchange; no logic beyond small helpers, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """How bad a diagnosis is; ordered from least to most severe."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Return the position of this severity, 0 for info."""
+        return list(Severity).index(self)
+
+
+class Level(StrEnum):
+    """Log level of an event, normalised across formats."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+class Origin(StrEnum):
+    """Which detector produced a diagnosis."""
+
+    RULE = "rule"
+    CLASSIFIER = "classifier"
+    BOTH = "both"
+
+
+class Action(StrEnum):
+    """What a fix step does to its knob."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    SET = "set"
+    FIX = "fix"
+    CHECK = "check"
+    ADD = "add"
+    REMOVE = "remove"
+
+
+class Platform(StrEnum):
+    """Where the service runs, as far as the logs reveal it."""
+
+    AZUREML_V1 = "azureml-v1"
+    AZUREML_V2 = "azureml-v2"
+    KUBERNETES = "kubernetes"
+    DOCKER = "docker"
+    GUNICORN = "gunicorn"
+    AZMLINFSRV = "azmlinfsrv"
+    GENERIC = "generic"
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One line of input as read, before any parsing."""
+
+    source: str  # "stdin", "file:app.log", "k8s:default/web-7d9/web (previous)"
+    line: int  # 1-based line number within the source
+    text: str  # without the trailing newline
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One normalised log record; a multi-line record (traceback, JSON document) is one event.
+
+    Typed ``fields`` that parsers fill where the input carries them (all optional):
+    exit_code (int), signal (int), reason (str: OOMKilled, CrashLoopBackOff, FailedScheduling, ...),
+    status (int, HTTP), method, path, duration_ms (float), pod, namespace, container, node,
+    kind (str: what the record is: "traceback", "k8s_event", "container_state", "access",
+    "oom_kill", "worker_boot", "worker_exit", ...), exception (str: last exception type of a
+    traceback), exception_message, event_type (Normal/Warning), count (int), object (str),
+    worker_pid (int), restart_count (int), memory_limit (str), host.
+    """
+
+    source: str
+    line: int  # first line of the record
+    text: str  # the raw record (lines joined with "\n"), capped by the parser
+    message: str  # the record without format framing (timestamp, level, stream prefix)
+    format: str  # name of the parser that produced it ("gunicorn", "cri", "plain", ...)
+    end_line: int = 0  # last line of the record (0: same as line)
+    timestamp: datetime | None = None  # timezone-aware when the input says so
+    level: Level | None = None
+    component: str = "app"  # gunicorn, azmlinfsrv, kubelet, scheduler, kernel, docker, k8s, app
+    stream: str | None = None  # stdout / stderr where known
+    pid: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_line(self) -> int:
+        """Return the last input line this event covers."""
+        return self.end_line or self.line
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A line that proves a diagnosis."""
+
+    source: str
+    line: int
+    text: str  # raw line(s), capped at 500 characters
+    matched: tuple[str, ...]  # matcher names, or ("classifier",)
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixStep:
+    """One step of a fix plan: the knob to turn, on which platform, to what value, and why."""
+
+    action: Action
+    knob: str
+    platform: Platform
+    where: str
+    why: str
+    docs: str
+    text: str = ""  # the step as a sentence a person reads
+    current: str | None = None
+    suggested: str | None = None
+    snippet: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """A named root cause with its confidence, evidence and fix plan."""
+
+    cause: str  # catalogue id, snake_case: oom_worker_reboot
+    title: str
+    severity: Severity
+    confidence: float  # 0..1
+    origin: Origin
+    rule: str | None  # kebab-case rule id, None for classifier-only
+    summary: str
+    evidence: tuple[Evidence, ...]
+    fixes: tuple[FixStep, ...] = ()
+    platforms: tuple[Platform, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InputStats:
+    """What was read: sources, line and event counts, events per format."""
+
+    sources: tuple[str, ...]
+    lines: int
+    events: int
+    formats: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The result of one diagnosis run."""
+
+    diagnoses: tuple[Diagnosis, ...]
+    input: InputStats
+    warnings: tuple[str, ...] = ()
+    platforms: tuple[Platform, ...] = ()
+    suspicious: tuple[Evidence, ...] = ()  # error lines no rule explained, shown when nothing fits
+    schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A detector's claim that a cause is present, before ranking and planning."""
+
+    cause: str  # catalogue id
+    rule: str | None  # rule id (kebab-case), None for the classifier
+    origin: Origin
+    severity: Severity
+    confidence: float  # 0..1, the detector's own
+    title: str
+    summary: str  # the rule's explain template, filled
+    evidence: tuple[Evidence, ...]
+    count: int = 0  # matching events in all
+    values: dict[str, Any] = field(default_factory=dict)  # named regex captures (last seen wins)
+    supersedes: tuple[str, ...] = ()  # causes this one explains (they rank after it)
