@@ -1,0 +1,90 @@
+"""Stage 5: turn each finding's cause into ordered fix steps for the platforms the logs reveal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diagnoser.model import FixStep, Platform
+from diagnoser.plan.catalogue import Cause, StepTemplate, load_catalogue
+from diagnoser.plan.observe import Observations
+from diagnoser.plan.suggest import (
+    ReplicaInputs,
+    Suggestion,
+    suggest_memory,
+    suggest_replicas,
+    suggest_timeout,
+    suggest_workers,
+)
+
+__all__ = ["PlanOptions", "Observations", "build_fixes", "load_catalogue", "select_platforms"]
+AZUREML = (Platform.AZUREML_V1, Platform.AZUREML_V2)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """User-supplied inputs to the plan: a platform override and the replica formula's numbers."""
+
+    platform: Platform | None = None
+    replicas: ReplicaInputs = ReplicaInputs()
+
+
+def select_platforms(observed: tuple[Platform, ...], override: Platform | None) -> tuple[Platform, ...]:
+    """Return the platforms whose steps the plan shows; empty means all."""
+    if override is not None:
+        return (override,)
+    chosen = list(observed)
+    # azmlinfsrv runs under both SDK v1 and v2 deployments: without a marker, show both dialects.
+    if Platform.AZMLINFSRV in chosen and not any(p in chosen for p in AZUREML):
+        chosen.extend(AZUREML)
+    return tuple(chosen)
+
+
+def _suggest(template: StepTemplate, obs: Observations, options: PlanOptions) -> Suggestion | None:
+    """Return the computed values of a step, if it names a suggester."""
+    if template.suggest == "memory":
+        return suggest_memory(template.knob, obs)
+    if template.suggest == "timeout":
+        return suggest_timeout(template.knob, obs)
+    if template.suggest == "replicas":
+        return suggest_replicas(obs, options.replicas)
+    if template.suggest == "workers":
+        return suggest_workers(obs)
+    return None
+
+
+def _fill(snippet: str | None, suggestion: Suggestion | None) -> str | None:
+    """Fill {suggested} and {current} in a snippet, leaving a placeholder where unknown."""
+    if snippet is None:
+        return None
+    suggested = suggestion.suggested if suggestion and suggestion.suggested else "<value>"
+    current = suggestion.current if suggestion and suggestion.current else "<current>"
+    return snippet.replace("{suggested}", suggested).replace("{current}", current)
+
+
+def build_fixes(
+    cause: Cause, platforms: tuple[Platform, ...], obs: Observations, options: PlanOptions
+) -> tuple[FixStep, ...]:
+    """Return the cause's fix steps for `platforms` (all when empty), generic steps included."""
+    steps: list[FixStep] = []
+    for template in cause.fix:
+        if platforms and template.platform is not Platform.GENERIC and template.platform not in platforms:
+            continue
+        suggestion = _suggest(template, obs, options)
+        why = template.why
+        if suggestion is not None and suggestion.reasoning:
+            why = f"{why} ({suggestion.reasoning})" if why else suggestion.reasoning
+        steps.append(
+            FixStep(
+                action=template.action,
+                knob=template.knob,
+                platform=template.platform,
+                where=template.where,
+                why=why,
+                docs=template.docs,
+                text=template.text,
+                current=suggestion.current if suggestion else None,
+                suggested=suggestion.suggested if suggestion else None,
+                snippet=_fill(template.snippet, suggestion),
+            )
+        )
+    return tuple(steps)

@@ -1,0 +1,90 @@
+"""What both command-line entry points share: the error boundary and output helpers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import typer
+
+from diagnoser.errors import DiagnoserError
+
+EXIT_OK = 0
+EXIT_FOUND = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def want_colour(flag: bool | None) -> bool:
+    """Return whether to colour output: the flag if given, else a TTY without NO_COLOR."""
+    if flag is not None:
+        return flag
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def set_verbosity(verbose: int) -> None:
+    """Send library logging to stderr at a level chosen by -v / -vv."""
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def write_stdout(text: str) -> None:
+    """Write to stdout; a closed pipe (`| head`) ends quietly."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Run a Typer app and map every outcome to an exit code; only bugs show a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        result: Any = command.main(args=argv, prog_name=prog, standalone_mode=False)
+    except DiagnoserError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _error(message: str) -> None:
+    """Print `error: message` on stderr, one line per problem."""
+    for line in message.splitlines() or [message]:
+        sys.stderr.write(f"error: {line}\n")
+
+
+def entry(app: typer.Typer, prog: str) -> Callable[[], None]:
+    """Return a console-script function for `app`."""
+
+    def main() -> None:
+        sys.exit(run_app(app, prog=prog))
+
+    return main

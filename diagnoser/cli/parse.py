@@ -1,0 +1,60 @@
+"""`diagnoser parse`: show the normalised events, for debugging parsers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from diagnoser.cli.common import write_stdout
+
+
+class EventFormat(StrEnum):
+    """Output formats of `diagnoser parse`."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    """Return an event as JSON-ready data."""
+    return {
+        "source": event.source,
+        "line": event.line,
+        "end_line": event.last_line,
+        "format": event.format,
+        "component": event.component,
+        "timestamp": event.timestamp.isoformat() if event.timestamp else None,
+        "level": event.level.value if event.level else None,
+        "stream": event.stream,
+        "pid": event.pid,
+        "fields": event.fields,
+        "message": event.message,
+    }
+
+
+def parse(
+    paths: Annotated[list[str] | None, typer.Argument(help="Log files; '-' or nothing reads stdin.")] = None,
+    output: Annotated[EventFormat, typer.Option("--output", "-o", help="text or json (one object per line).")] = EventFormat.TEXT,
+) -> int:
+    """Show the events the parsers make of a log, one per line."""
+    from diagnoser.collect import open_inputs
+    from diagnoser.collect.files import read_lines
+    from diagnoser.parse import ParseStats, parse_lines
+
+    sources = open_inputs(list(paths or []))
+    stats = ParseStats()
+    for source in sources:
+        for event in parse_lines(read_lines(source), stats):
+            if output is EventFormat.JSON:
+                line = orjson.dumps(_event_dict(event), default=str, option=orjson.OPT_SORT_KEYS).decode()
+            else:
+                fields = " ".join(f"{k}={v!r}" for k, v in event.fields.items())
+                first = event.message.splitlines()[0] if event.message else ""
+                line = f"{event.source}:{event.line} {event.format}/{event.component} {fields} | {first[:160]}"
+            write_stdout(line + "\n")
+    formats = ", ".join(f"{k} {v}" for k, v in stats.formats.most_common())
+    typer.echo(f"{stats.lines} lines, {stats.events} events ({formats})", err=True)
+    return 0

@@ -1,0 +1,94 @@
+"""Run the stages: collect -> parse -> detect -> rank -> plan, and build the Report."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from diagnoser.collect import InputSource
+from diagnoser.collect.files import read_lines
+from diagnoser.detect import Engine, load_rules
+from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report
+from diagnoser.parse import ParseStats, parse_lines
+from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
+from diagnoser.rank import rank
+
+MAX_SUSPICIOUS = 5
+EVIDENCE_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to diagnose: which rules, the plan's inputs, and how many diagnoses to keep."""
+
+    rules: tuple | None = None  # tuple[Rule, ...]; None loads the shipped rules
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    top: int | None = None
+
+
+def _suspicious(event: Event) -> bool:
+    """Return True for events worth showing when no rule explains the input."""
+    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == "traceback"
+
+
+def _evidence(event: Event) -> Evidence:
+    """Return an Evidence entry quoting `event`."""
+    return Evidence(event.source, event.line, event.text[:EVIDENCE_CHARS], ("suspicious",), event.timestamp)
+
+
+def diagnose_lines(lines: Iterable[RawLine], sources: Sequence[str], options: Options | None = None) -> Report:
+    """Diagnose a stream of raw lines; memory stays bounded whatever its length."""
+    options = options or Options()
+    rules = options.rules if options.rules is not None else load_rules()
+    engine = Engine(rules)
+    obs = Observations()
+    stats = ParseStats()
+    suspicious: list[Evidence] = []
+    for event in parse_lines(lines, stats):
+        engine.feed(event)
+        obs.feed(event)
+        if len(suspicious) < MAX_SUSPICIOUS and _suspicious(event):
+            suspicious.append(_evidence(event))
+    catalogue = load_catalogue()
+    platforms = select_platforms(obs.platforms, options.plan.platform)
+    warnings: list[str] = []
+    diagnoses: list[Diagnosis] = []
+    for entry in rank(engine.finish()):
+        cause = catalogue.get(entry.cause)
+        if cause is None:
+            warnings.append(f"rule {entry.best.rule} names cause {entry.cause!r}, which the catalogue lacks")
+        diagnoses.append(
+            Diagnosis(
+                cause=entry.cause,
+                title=cause.title if cause else entry.best.title,
+                severity=entry.severity,
+                confidence=entry.confidence,
+                origin=entry.origin,
+                rule=entry.best.rule,
+                summary=entry.best.summary or (cause.summary if cause else ""),
+                evidence=entry.evidence,
+                fixes=build_fixes(cause, platforms, obs, options.plan) if cause else (),
+                platforms=platforms,
+            )
+        )
+    if options.top is not None:
+        diagnoses = diagnoses[: options.top]
+    return Report(
+        diagnoses=tuple(diagnoses),
+        input=InputStats(tuple(sources), stats.lines, stats.events, dict(stats.formats)),
+        warnings=tuple(warnings),
+        platforms=obs.platforms,
+        suspicious=tuple(suspicious) if not diagnoses else (),
+    )
+
+
+def _chain(sources: Sequence[InputSource], stdin: BinaryIO | None) -> Iterator[RawLine]:
+    """Yield the lines of every source in turn."""
+    return itertools.chain.from_iterable(read_lines(s, stdin) for s in sources)
+
+
+def diagnose(sources: Sequence[InputSource], options: Options | None = None, stdin: BinaryIO | None = None) -> Report:
+    """Diagnose files and/or stdin."""
+    return diagnose_lines(_chain(sources, stdin), [s.name for s in sources], options)

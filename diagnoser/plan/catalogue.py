@@ -1,0 +1,106 @@
+"""The cause catalogue: one YAML file per documented cause, shipped in the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from diagnoser.errors import ConfigError, Location
+from diagnoser.model import Action, Platform, Severity
+
+CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "catalogue"
+CAUSE_KEYS = {"id", "title", "severity", "summary", "description", "seed_section", "docs", "fix"}
+STEP_KEYS = {"platform", "action", "knob", "where", "text", "why", "docs", "snippet", "suggest"}
+SUGGESTERS = {"memory", "timeout", "replicas", "workers"}
+
+
+@dataclass(frozen=True, slots=True)
+class StepTemplate:
+    """A fix step as the catalogue writes it, before values are filled in."""
+
+    platform: Platform
+    action: Action
+    knob: str
+    where: str
+    text: str
+    why: str
+    docs: str
+    snippet: str | None = None
+    suggest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """A documented root cause with its fix steps."""
+
+    id: str
+    title: str
+    severity: Severity
+    summary: str
+    description: str
+    seed_section: str | None
+    docs: str
+    fix: tuple[StepTemplate, ...]
+
+
+def _cause_from_dict(data: object, path: Path) -> Cause:
+    """Build a Cause from one parsed catalogue file, raising ConfigError with the file named."""
+    loc = Location(str(path))
+    if not isinstance(data, dict):
+        raise ConfigError("a catalogue file must be a mapping", loc)
+    unknown = set(data) - CAUSE_KEYS
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}", loc, f"allowed: {sorted(CAUSE_KEYS)}")
+    if data.get("id") != path.stem:
+        raise ConfigError(f"id {data.get('id')!r} differs from the file name {path.stem!r}", loc)
+    steps = []
+    for i, step in enumerate(data.get("fix") or []):
+        if not isinstance(step, dict) or set(step) - STEP_KEYS:
+            raise ConfigError(f"fix[{i}]: bad step (allowed keys: {sorted(STEP_KEYS)})", loc)
+        suggest = step.get("suggest")
+        if suggest is not None and suggest not in SUGGESTERS:
+            raise ConfigError(f"fix[{i}]: unknown suggest {suggest!r}", loc, f"one of {sorted(SUGGESTERS)}")
+        try:
+            steps.append(
+                StepTemplate(
+                    platform=Platform(step["platform"]),
+                    action=Action(step["action"]),
+                    knob=str(step["knob"]),
+                    where=str(step.get("where", "")),
+                    text=str(step.get("text", "")),
+                    why=str(step.get("why", "")),
+                    docs=str(step["docs"]),
+                    snippet=step.get("snippet"),
+                    suggest=suggest,
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"fix[{i}]: {exc}", loc) from None
+    try:
+        return Cause(
+            id=data["id"],
+            title=str(data["title"]),
+            severity=Severity(data["severity"]),
+            summary=str(data.get("summary", "")),
+            description=str(data.get("description", "")),
+            seed_section=data.get("seed_section"),
+            docs=str(data.get("docs", "")),
+            fix=tuple(steps),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"bad or missing field: {exc}", loc) from None
+
+
+@lru_cache(maxsize=4)
+def load_catalogue(directory: Path = CATALOGUE_DIR) -> dict[str, Cause]:
+    """Return every cause of the catalogue by id."""
+    causes: dict[str, Cause] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        cause = _cause_from_dict(data, path)
+        causes[cause.id] = cause
+    return causes

@@ -1,0 +1,103 @@
+"""Stage 4: merge findings of the same cause, score them, and order root causes before symptoms."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from diagnoser.model import Evidence, Finding, Origin, Severity
+
+MAX_EVIDENCE = 10
+MAX_CONFIDENCE = 0.99
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """All findings of one cause merged into one scored entry."""
+
+    cause: str
+    best: Finding  # the most confident finding; its rule, title and summary lead
+    confidence: float
+    severity: Severity
+    origin: Origin
+    evidence: tuple[Evidence, ...]
+    rules: tuple[str, ...]
+    supersedes: tuple[str, ...]
+
+
+def _noisy_or(confidences: list[float]) -> float:
+    """Combine independent detectors: 1 - prod(1 - c), capped below certainty."""
+    miss = 1.0
+    for c in confidences:
+        miss *= 1.0 - min(max(c, 0.0), 1.0)
+    return min(MAX_CONFIDENCE, 1.0 - miss)
+
+
+def _merge_evidence(findings: list[Finding]) -> tuple[Evidence, ...]:
+    """Merge evidence of several findings: one entry per line, best finding first, in input order."""
+    seen: dict[tuple[str, int], Evidence] = {}
+    for finding in findings:
+        for ev in finding.evidence:
+            key = (ev.source, ev.line)
+            if key in seen:
+                old = seen[key]
+                names = old.matched + tuple(n for n in ev.matched if n not in old.matched)
+                seen[key] = Evidence(old.source, old.line, old.text, names, old.timestamp)
+            elif len(seen) < MAX_EVIDENCE:
+                seen[key] = ev
+    return tuple(sorted(seen.values(), key=lambda e: (e.source, e.line)))
+
+
+def merge(findings: list[Finding]) -> list[Ranked]:
+    """Merge findings by cause into ranked entries (unordered)."""
+    by_cause: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_cause[f.cause].append(f)
+    merged: list[Ranked] = []
+    for cause, group in by_cause.items():
+        group.sort(key=lambda f: (-f.confidence, -f.severity.rank, f.rule or ""))
+        origins = {f.origin for f in group}
+        origin = origins.pop() if len(origins) == 1 else Origin.BOTH
+        merged.append(
+            Ranked(
+                cause=cause,
+                best=group[0],
+                confidence=round(_noisy_or([f.confidence for f in group]), 3),
+                severity=max((f.severity for f in group), key=lambda s: s.rank),
+                origin=origin,
+                evidence=_merge_evidence(group),
+                rules=tuple(f.rule for f in group if f.rule),
+                supersedes=tuple(sorted({c for f in group for c in f.supersedes})),
+            )
+        )
+    return merged
+
+
+def order(entries: list[Ranked]) -> list[Ranked]:
+    """Sort by (-severity, -confidence, cause), then move each superseded cause after its superseder."""
+    ordered = sorted(entries, key=lambda r: (-r.severity.rank, -r.confidence, r.cause))
+    present = {r.cause for r in ordered}
+    superseders: dict[str, set[str]] = defaultdict(set)
+    for r in ordered:
+        for victim in r.supersedes:
+            if victim in present and victim != r.cause:
+                superseders[victim].add(r.cause)
+    result: list[Ranked] = []
+    placed: set[str] = set()
+    pending = list(ordered)
+    # Stable topological placement; a cycle (a supersedes b supersedes a) falls back to the score order.
+    while pending:
+        for i, r in enumerate(pending):
+            if superseders[r.cause] <= placed | {r.cause}:
+                break
+        else:
+            i = 0
+        r = pending.pop(i)
+        result.append(r)
+        placed.add(r.cause)
+    return result
+
+
+def rank(findings: list[Finding]) -> list[Ranked]:
+    """Return merged findings, best first, root causes before the symptoms they explain."""
+    return order(merge(findings))

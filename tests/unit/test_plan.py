@@ -1,0 +1,96 @@
+"""Fix plans: the replica formula, suggested values and platform selection."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from diagnoser.model import Event, Platform
+from diagnoser.plan import select_platforms
+from diagnoser.plan.observe import Observations, parse_memory
+from diagnoser.plan.suggest import (
+    ReplicaInputs,
+    replicas_needed,
+    suggest_memory,
+    suggest_replicas,
+    suggest_timeout,
+    suggest_workers,
+)
+
+
+def _event(message: str, **fields) -> Event:
+    return Event(source="t", line=1, text=message, message=message, format="plain", fields=dict(fields))
+
+
+def test_seed_page_replica_example_gives_286():
+    # 20 rps, 10 s per request, 1 request per container, 70 % utilisation (seed page, HTTP 503).
+    assert replicas_needed(20, 10, 0.7, 1) == 286
+    s = suggest_replicas(Observations(), ReplicaInputs(target_rps=20, request_seconds=10))
+    assert s.suggested == "286"
+    assert "ceil(20 rps x 10 s / 0.7 / 1 per container) = 286" in s.reasoning
+
+
+def test_replicas_from_access_lines_when_flags_absent():
+    obs = Observations()
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    for i in range(30):  # 10 requests in each of 3 seconds, 2 s each
+        ts = start + timedelta(seconds=i // 10)
+        obs.feed(Event("t", i + 1, "x", "x", "nginx", timestamp=ts, fields={"kind": "access", "status": 200, "duration_ms": 2000.0}))
+    s = suggest_replicas(obs, ReplicaInputs())
+    assert s.suggested == str(replicas_needed(10, 2, 0.7, 1))
+
+
+def test_replicas_say_which_inputs_are_missing():
+    s = suggest_replicas(Observations(), ReplicaInputs())
+    assert s.suggested is None
+    assert "--target-rps and --request-seconds" in s.reasoning
+
+
+def test_memory_suggestions_per_knob():
+    obs = Observations()
+    obs.feed(_event("memory: usage 1048576kB, limit 1048576kB, failcnt 14"))
+    assert obs.memory_limit_bytes == 2**30
+    assert suggest_memory("resources.limits.memory", obs).suggested == "2Gi"
+    assert suggest_memory("--memory", obs).suggested == "2g"
+    s = suggest_memory("memory_gb", obs)
+    assert (s.current, s.suggested) == ("1", "2")
+    assert suggest_memory("memory_gb", Observations()).suggested is None
+
+
+def test_parse_memory_units():
+    assert parse_memory("1Gi") == 2**30
+    assert parse_memory("512Mi") == 512 * 2**20
+    assert parse_memory("2g") == 2 * 10**9
+    assert parse_memory("lots") is None
+
+
+def test_timeout_current_from_azmlinfsrv_banner_and_suggestion_from_durations():
+    obs = Observations()
+    obs.feed(_event("Worker Timeout (seconds): 300"))
+    obs.feed(_event("Scoring timeout is found from os.environ: 60000 ms"))
+    obs.feed(Event("t", 3, "x", "x", "gunicorn", fields={"kind": "access", "status": 200, "duration_ms": 400000.0}))
+    assert obs.worker_timeout_s == 300
+    assert obs.scoring_timeout_ms == 60000
+    s = suggest_timeout("WORKER_TIMEOUT", obs)
+    assert (s.current, s.suggested) == ("300", "600")
+    s = suggest_timeout("SCORING_TIMEOUT_MS", obs)
+    assert (s.current, s.suggested) == ("60000", "600000")
+
+
+def test_timeout_defaults_are_labelled():
+    s = suggest_timeout("--timeout", Observations())
+    assert (s.current, s.suggested) == ("30 (default)", "60")
+
+
+def test_workers_halved():
+    obs = Observations()
+    obs.feed(_event("Worker Count: 4"))
+    assert suggest_workers(obs).suggested == "2"
+
+
+def test_platforms_azmlinfsrv_alone_shows_both_sdk_dialects():
+    assert select_platforms((Platform.AZMLINFSRV,), None) == (
+        Platform.AZMLINFSRV,
+        Platform.AZUREML_V1,
+        Platform.AZUREML_V2,
+    )
+    assert select_platforms((Platform.KUBERNETES,), Platform.DOCKER) == (Platform.DOCKER,)

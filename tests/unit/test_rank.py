@@ -1,0 +1,36 @@
+"""Ranking: merging findings of one cause and putting root causes before symptoms."""
+
+from __future__ import annotations
+
+from diagnoser.model import Evidence, Finding, Origin, Severity
+from diagnoser.rank import rank
+
+
+def _finding(cause, conf, sev=Severity.HIGH, rule=None, supersedes=(), lines=(1,)):
+    ev = tuple(Evidence("stdin", n, f"line {n}", ("m",)) for n in lines)
+    return Finding(cause, rule or cause.replace("_", "-"), Origin.RULE, sev, conf, cause, "", ev, len(ev), {}, tuple(supersedes))
+
+
+def test_same_cause_merges_with_noisy_or_and_deduplicated_evidence():
+    [entry] = rank([_finding("oom_worker_reboot", 0.8, lines=(1, 2)), _finding("oom_worker_reboot", 0.5, rule="k8s-oomkilled", lines=(2, 3))])
+    assert entry.confidence == 0.9
+    assert [e.line for e in entry.evidence] == [1, 2, 3]
+    assert entry.best.rule == "oom-worker-reboot"
+    assert set(entry.rules) == {"oom-worker-reboot", "k8s-oomkilled"}
+
+
+def test_order_by_severity_then_confidence():
+    out = rank([_finding("a_low", 0.99, Severity.LOW), _finding("b_high", 0.6), _finding("c_high", 0.9)])
+    assert [r.cause for r in out] == ["c_high", "b_high", "a_low"]
+
+
+def test_root_cause_ranks_before_the_symptom_it_explains():
+    symptom = _finding("init_exception", 0.95, Severity.CRITICAL)
+    root = _finding("model_not_found", 0.7, Severity.HIGH, supersedes=("init_exception",))
+    assert [r.cause for r in rank([symptom, root])] == ["model_not_found", "init_exception"]
+
+
+def test_supersede_cycle_falls_back_to_score_order():
+    a = _finding("a_cause", 0.9, supersedes=("b_cause",))
+    b = _finding("b_cause", 0.8, supersedes=("a_cause",))
+    assert [r.cause for r in rank([b, a])] == ["a_cause", "b_cause"]
