@@ -1,0 +1,56 @@
+"""Shared fixtures: run the CLI in-process and validate JSON reports against the shipped schema."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "diagnoser" / "schema" / "report.schema.json"
+
+
+@dataclass
+class Result:
+    """What a CLI run printed and returned."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        """Return stdout parsed as JSON, validated against the shipped schema."""
+        data = json.loads(self.out)
+        validate_report(data)
+        return data
+
+
+def validate_report(data: dict) -> None:
+    """Fail the test when `data` does not validate against the shipped report schema."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator(schema).validate(data)
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Return a function that runs `diagnose` or `diagnoser` in-process with optional stdin bytes."""
+    from diagnoser.cli.common import run_app
+
+    def run(prog: str, *args: str, stdin: bytes | None = None) -> Result:
+        if prog == "diagnose":
+            from diagnoser.cli.diagnose import app
+        else:
+            from diagnoser.cli.toolbox import app
+        fake = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
+        monkeypatch.setattr(sys, "stdin", fake)
+        code = run_app(app, list(args), prog=prog)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
