@@ -186,3 +186,20 @@ class Finding:
     count: int = 0  # matching events in all
     values: dict[str, Any] = field(default_factory=dict)  # named regex captures (last seen wins)
     supersedes: tuple[str, ...] = ()  # causes this one explains (they rank after it)
+
+
+def clip_record(text: str, limit: int = 500) -> str:
+    """Return `text` cut to `limit` characters, keeping the head and the tail of a multi-line record.
+
+    The tail of a traceback (the exception line) proves more than its middle frames.
+    """
+    if len(text) <= limit:
+        return text
+    if "\n" not in text:
+        return text[: limit - 1] + "…"
+    tail_budget = limit * 3 // 5
+    head = text[: limit - tail_budget - 3].rstrip()
+    tail = text[-tail_budget:]
+    if "\n" in tail:
+        tail = tail[tail.index("\n") + 1 :]
+    return f"{head}\n…\n{tail}"

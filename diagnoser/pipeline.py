@@ -10,7 +10,7 @@ from typing import BinaryIO
 from diagnoser.collect import InputSource
 from diagnoser.collect.files import read_lines
 from diagnoser.detect import Engine, load_rules
-from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report
+from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report, clip_record
 from diagnoser.parse import ParseStats, parse_lines
 from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
 from diagnoser.rank import rank
@@ -35,7 +35,7 @@ def _suspicious(event: Event) -> bool:
 
 def _evidence(event: Event) -> Evidence:
     """Return an Evidence entry quoting `event`."""
-    return Evidence(event.source, event.line, event.text[:EVIDENCE_CHARS], ("suspicious",), event.timestamp)
+    return Evidence(event.source, event.line, clip_record(event.text, EVIDENCE_CHARS), ("suspicious",), event.timestamp)
 
 
 def diagnose_lines(lines: Iterable[RawLine], sources: Sequence[str], options: Options | None = None) -> Report:

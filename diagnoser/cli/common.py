@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import click
 import typer
 
 from diagnoser.errors import DiagnoserError
@@ -50,29 +50,46 @@ def _silence_stdout() -> None:
         pass
 
 
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Return the (ClickException, Exit, Abort) classes typer may raise: newer typer vendors click."""
+    errors: list[type[BaseException]] = []
+    exits: list[type[BaseException]] = [typer.Exit]
+    aborts: list[type[BaseException]] = [typer.Abort, KeyboardInterrupt]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        errors.append(module.ClickException)
+        exits += [c for c in (getattr(module, "Exit", None),) if c is not None]
+        aborts += [c for c in (getattr(module, "Abort", None),) if c is not None]
+    return tuple(errors), tuple(exits), tuple(aborts)
+
+
 def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = None) -> int:
     """Run a Typer app and map every outcome to an exit code; only bugs show a traceback."""
+    click_error, click_exit, click_abort = _click_exceptions()
     command = typer.main.get_command(app)
     try:
         result: Any = command.main(args=argv, prog_name=prog, standalone_mode=False)
     except DiagnoserError as exc:
         _error(str(exc))
         return EXIT_ERROR
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except click_exit as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except click_abort:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
+    except click_error as exc:
+        exc.show()  # type: ignore[attr-defined]
         return EXIT_ERROR
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_OK
-    return result if isinstance(result, int) else EXIT_OK
+    code = result if isinstance(result, int) else EXIT_OK
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
+        sys.stderr.write("interrupted\n")
+    return code
 
 
 def _error(message: str) -> None:

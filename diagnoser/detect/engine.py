@@ -17,7 +17,7 @@ from typing import Any
 from diagnoser.detect.condition import And, CountCmp, Node, Not, Of, Or, Ref, Then, Within, names_used
 from diagnoser.detect.regexes import required_literal
 from diagnoser.detect.rules import FIELD_PREFIX, FieldTest, Matcher, Op, Rule, as_number, as_text
-from diagnoser.model import Event, Evidence, Finding, Origin
+from diagnoser.model import Event, Evidence, Finding, Origin, clip_record
 
 EVIDENCE_MAX = 8
 TEXT_MAX = 500
@@ -201,7 +201,7 @@ class _Hit:
         self.timestamp = ev.timestamp
         self.source = ev.source
         self.line = ev.line
-        self.text = ev.text[:TEXT_MAX]
+        self.text = clip_record(ev.text, TEXT_MAX)
         self.mask = mask
 
 

@@ -37,10 +37,10 @@ def _input_line(report: Report) -> str:
 
 def _evidence_line(ev: Evidence) -> str:
     """Return one quoted evidence line, the first line of a multi-line record plus its last."""
-    lines = ev.text.splitlines() or [""]
-    text = lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1].strip()}"
+    lines = [line for line in ev.text.splitlines() if line.strip()] or [""]
+    text = lines[0][:200] if len(lines) == 1 else f"{lines[0][:120]} … {lines[-1].strip()[:120]}"
     where = ev.source.removeprefix("file:")
-    return f"{where}:{ev.line}: {text[:240]}"
+    return f"{where}:{ev.line}: {text}"
 
 
 def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
@@ -97,7 +97,7 @@ def render_text(report: Report, colour: bool = False) -> str:
             lines += [f"  {_evidence_line(ev)}" for ev in report.suspicious]
     else:
         count = len(report.diagnoses)
-        lines.append(f"{count} diagnosis" + ("es" if count > 1 else "") + ", most likely root cause first:")
+        lines.append(("1 diagnosis" if count == 1 else f"{count} diagnoses") + ", most likely root cause first:")
         for i, d in enumerate(report.diagnoses, start=1):
             lines.append("")
             lines += _diagnosis_lines(i, d, style)

@@ -1,0 +1,230 @@
+"""The command line as a user meets it: exit codes, messages, output formats."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+HEALTHY_GUNICORN = b"""[2024-03-05 10:00:00 +0000] [1] [INFO] Starting gunicorn 22.0.0
+[2024-03-05 10:00:00 +0000] [1] [INFO] Listening at: http://0.0.0.0:5001 (1)
+[2024-03-05 10:00:00 +0000] [1] [INFO] Using worker: sync
+[2024-03-05 10:00:00 +0000] [7] [INFO] Booting worker with pid: 7
+[2024-03-05 10:00:00 +0000] [8] [INFO] Booting worker with pid: 8
+"""
+
+OOM_GUNICORN = b"""[2024-03-05 10:00:00 +0000] [1] [INFO] Starting gunicorn 22.0.0
+[2024-03-05 10:00:00 +0000] [1] [INFO] Booting worker with pid: 7
+[2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory?
+[2024-03-05 10:00:09 +0000] [1] [INFO] Booting worker with pid: 12
+[2024-03-05 10:00:19 +0000] [1] [ERROR] Worker (pid:12) was sent SIGKILL! Perhaps out of memory?
+[2024-03-05 10:00:19 +0000] [1] [INFO] Booting worker with pid: 15
+"""
+
+
+def test_healthy_log_exit_0_and_says_so(cli):
+    r = cli("diagnose", stdin=HEALTHY_GUNICORN)
+    assert r.code == 0, r.err
+    assert "no documented cause found" in r.out
+    assert r.err == ""
+
+
+def test_diagnosis_exit_1_text_names_cause_evidence_and_fix(cli):
+    r = cli("diagnose", "--no-color", stdin=OOM_GUNICORN)
+    assert r.code == 1, r.err
+    assert "oom_worker_reboot" in r.out
+    assert "stdin:3: [2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL!" in r.out
+    assert "docs: https://" in r.out
+    assert "\x1b[" not in r.out
+
+
+def test_json_report_follows_the_contract(cli):
+    r = cli("diagnose", "--json", stdin=OOM_GUNICORN)
+    data = r.json()
+    assert r.code == 1
+    top = data["diagnoses"][0]
+    assert top["cause"] == "oom_worker_reboot"
+    assert data["input"] == {"sources": ["stdin"], "lines": 6, "events": 6, "formats": data["input"]["formats"]}
+    assert sum(data["input"]["formats"].values()) == 6
+    assert {e["line"] for e in top["evidence"]} >= {3, 5}
+    assert all(f["docs"].startswith("https://") for f in top["fix"])
+    assert [f["step"] for f in top["fix"]] == list(range(1, len(top["fix"]) + 1))
+
+
+def test_output_json_equals_json_flag(cli):
+    assert cli("diagnose", "--output", "json", stdin=OOM_GUNICORN).out == cli("diagnose", "--json", stdin=OOM_GUNICORN).out
+
+
+def test_markdown_output(cli):
+    r = cli("diagnose", "-o", "markdown", stdin=OOM_GUNICORN)
+    assert r.code == 1
+    assert r.out.startswith("## diagnoser report\n")
+    assert "### 1. `oom_worker_reboot`:" in r.out
+    assert "| # | platform | knob | current | suggested | why | docs |" in r.out
+
+
+def test_fail_on_threshold(cli):
+    assert cli("diagnose", "--fail-on", "critical", stdin=OOM_GUNICORN).code == 1
+    r = cli("diagnose", "--json", "--fail-on", "critical", stdin=HEALTHY_GUNICORN)
+    assert r.code == 0
+    assert r.json()["diagnoses"] == []
+
+
+def test_missing_file_is_exit_2_with_message(cli, tmp_path):
+    missing = tmp_path / "nope.log"
+    r = cli("diagnose", str(missing))
+    assert r.code == 2
+    assert r.out == ""
+    assert r.err == f"error: {missing}: no such file (check the path, or pipe the log on stdin)\n"
+
+
+def test_directory_is_exit_2_with_message(cli, tmp_path):
+    r = cli("diagnose", str(tmp_path))
+    assert r.code == 2
+    assert r.err == f"error: {tmp_path}: is a directory, not a log file (pass the files inside it, e.g. {tmp_path}/*.log)\n"
+
+
+def test_binary_input_is_exit_2_with_message(cli, tmp_path):
+    blob = tmp_path / "core.bin"
+    blob.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 20)
+    r = cli("diagnose", str(blob))
+    assert r.code == 2
+    assert r.err.startswith(f"error: {blob}: binary data, not a text log")
+    assert "Traceback" not in r.err
+
+
+def test_gzip_input_is_diagnosed(cli, tmp_path):
+    path = tmp_path / "app.log.gz"
+    path.write_bytes(gzip.compress(OOM_GUNICORN))
+    r = cli("diagnose", "--json", str(path))
+    assert r.code == 1
+    assert r.json()["diagnoses"][0]["cause"] == "oom_worker_reboot"
+
+
+def test_malformed_rule_is_exit_2_with_location(cli, tmp_path):
+    rule = tmp_path / "broken-rule.yaml"
+    rule.write_text(
+        "id: broken-rule\ncause: oom_worker_reboot\ntitle: t\nseverity: high\n"
+        "match:\n  kill: {message|contains: SIGKILL}\ncondition: (kill and klil\n"
+        "examples: {positive: [SIGKILL], negative: [ok]}\n"
+    )
+    r = cli("diagnose", "--rules", str(rule), stdin=OOM_GUNICORN)
+    assert r.code == 2
+    assert r.err.startswith(f"error: {rule}:7:")
+    assert "Traceback" not in r.err
+
+
+def test_unknown_option_is_exit_2(cli):
+    r = cli("diagnose", "--no-such-flag", stdin=b"")
+    assert r.code == 2
+    assert "No such option" in r.err
+
+
+def test_empty_input_is_no_diagnosis(cli):
+    r = cli("diagnose", "--json", stdin=b"")
+    assert r.code == 0
+    assert r.json()["input"]["lines"] == 0
+
+
+def test_several_files_and_stdin_mix(cli, tmp_path):
+    a = tmp_path / "a.log"
+    a.write_bytes(HEALTHY_GUNICORN)
+    r = cli("diagnose", "--json", str(a), "-", stdin=OOM_GUNICORN)
+    data = r.json()
+    assert data["input"]["sources"] == [f"file:{a}", "stdin"]
+    assert data["diagnoses"][0]["evidence"][0]["source"] == "stdin"
+
+
+def test_explain_and_unknown_cause(cli):
+    r = cli("diagnoser", "explain", "oom_worker_reboot")
+    assert r.code == 0
+    assert r.out.startswith("oom_worker_reboot: ")
+    assert "docs: https://" in r.out
+    r = cli("diagnoser", "explain", "oom_worker_rebot")
+    assert r.code == 2
+    assert "did you mean 'oom_worker_reboot'?" in r.err
+
+
+def test_rules_test_and_lint_pass_on_shipped_rules(cli):
+    r = cli("diagnoser", "rules", "test")
+    assert r.code == 0, r.err
+    assert r.out.startswith("rules: ") and r.out.endswith(" passed, 0 failed\n")
+    assert cli("diagnoser", "rules", "lint").code == 0
+
+
+def test_parse_command_shows_events(cli):
+    r = cli("diagnoser", "parse", "-o", "json", stdin=OOM_GUNICORN)
+    assert r.code == 0
+    assert len(r.out.splitlines()) == 6
+
+
+def _run(args: list[str], stdin: bytes | None = None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "diagnoser", *args], input=stdin, capture_output=True, env=env, timeout=120, **kw
+    )
+
+
+def test_module_entry_point_and_closed_pipe_end_quietly(tmp_path):
+    big = tmp_path / "big.log"
+    big.write_bytes(OOM_GUNICORN * 2000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "diagnoser", "--json", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err
+    assert b"BrokenPipe" not in err
+    assert proc.returncode in (0, 1)
+
+
+def test_sigint_exits_130(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "diagnoser"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(OOM_GUNICORN)
+    proc.stdin.flush()
+    time.sleep(1.5)  # the process is now blocked reading stdin
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().strip().endswith("interrupted")
+    assert "Traceback" not in err.decode()
+
+
+def test_bundled_examples_are_diagnosed():
+    examples = sorted(Path(ROOT, "examples").glob("*.log"))
+    assert examples, "the README quick start needs bundled examples"
+    for path in examples:
+        proc = _run(["--json", str(path)])
+        assert proc.returncode in (0, 1), proc.stderr.decode()
+        if "healthy" in path.name:
+            assert proc.returncode == 0, path
+        else:
+            assert proc.returncode == 1, path
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help(cli, flag):
+    r = cli("diagnose", flag)
+    assert r.code == 0
+    assert "root cause" in r.out
