@@ -1,7 +1,7 @@
 """Stage 2: RawLine -> Event. Sniffs the format of each line and assembles multi-line records.
 
-TEMPORARY STUB: the full parser layer replaces this module's internals but keeps its API:
-`parse_lines(lines, stats=None) -> Iterator[Event]`, `ParseStats`, `Parser`, `parsers`.
+Public API: `parse_lines(lines, stats=None) -> Iterator[Event]`, `ParseStats`, `Parser`, `parsers`.
+The formats and the fields they yield are described in docs/FORMATS.md.
 """
 
 from __future__ import annotations
@@ -43,11 +43,8 @@ parsers: Registry[type[Parser]] = Registry("parser")
 
 def parse_lines(lines: Iterable[RawLine], stats: ParseStats | None = None) -> Iterator[Event]:
     """Yield normalised events for `lines`, streaming, in input order."""
-    for raw in lines:
-        if stats is not None:
-            stats.lines += 1
-        ev = Event(source=raw.source, line=raw.line, text=raw.text, message=raw.text, format="plain")
-        if stats is not None:
-            stats.events += 1
-            stats.formats[ev.format] += 1
-        yield ev
+    return parse_stream(lines, stats)
+
+
+from diagnoser.parse import formats as formats  # noqa: E402  (registers the built-in parsers)
+from diagnoser.parse.stream import parse_stream  # noqa: E402

@@ -1,0 +1,132 @@
+"""Gunicorn error log lines and the worker / master messages every gunicorn version prints."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from diagnoser.parse.base import LEVELS, SIGNALS, Rec, to_int, ymd_hms
+
+# [2024-01-01 00:00:00 +0000] [7] [INFO] Booting worker with pid: 8
+ERROR_LINE = re.compile(
+    r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([+-]\d{4})\] \[(\d+)\] \[([A-Z]+)\] ?(.*)", re.S
+)
+
+_BOOT = re.compile(r"Booting worker with pid: (\d+)")
+_TIMEOUT = re.compile(r"WORKER TIMEOUT \(pid:(\d+)\)")
+_SIG20 = re.compile(r"Worker with pid (\d+) was terminated due to signal (\d+)")
+_SIG22 = re.compile(r"Worker \(pid:(\d+)\) was sent (SIG[A-Z0-9]+)")
+_CODE = re.compile(r"Worker \(pid:(\d+)\) exited with code (\d+)")
+_EXITING = re.compile(r"Worker exiting \(pid: ?(\d+)\)")
+_START = re.compile(r"Starting gunicorn (\d[\w.]*)")
+_TIMEOUT_SET = re.compile(r"worker timeout is set to (\d+)", re.I)
+
+
+def classify(msg: str, fields: dict[str, Any]) -> bool:
+    """Add kind and worker fields for a gunicorn arbiter/worker message; return True if it is one."""
+    if "orker" in msg or "WORKER" in msg:
+        if m := _BOOT.search(msg):
+            fields["kind"] = "worker_boot"
+            fields["worker_pid"] = int(m[1])
+        elif m := _TIMEOUT.search(msg):
+            fields["kind"] = "worker_timeout"
+            fields["worker_pid"] = int(m[1])
+        elif m := _SIG22.search(msg):
+            fields["kind"] = "worker_exit"
+            fields["worker_pid"] = int(m[1])
+            fields["signal_name"] = m[2]
+            if m[2] in SIGNALS:
+                fields["signal"] = SIGNALS[m[2]]
+            if "out of memory" in msg:
+                fields["oom_suspected"] = True
+        elif m := _SIG20.search(msg):
+            fields["kind"] = "worker_exit"
+            fields["worker_pid"] = int(m[1])
+            fields["signal"] = int(m[2])
+        elif m := _CODE.search(msg):
+            fields["kind"] = "worker_exit"
+            fields["worker_pid"] = int(m[1])
+            fields["exit_code"] = int(m[2])
+        elif m := _EXITING.search(msg):
+            fields["kind"] = "worker_exit"
+            fields["worker_pid"] = int(m[1])
+        elif "Exception in worker process" in msg:
+            fields["kind"] = "worker_exception"
+        elif m := _TIMEOUT_SET.search(msg):
+            fields["kind"] = "config"
+            fields["worker_timeout"] = int(m[1])
+        elif "Worker failed to boot" in msg:
+            fields["kind"] = "master_exit"
+            fields["reason"] = "Worker failed to boot."
+        else:
+            return False
+        return True
+    if msg.startswith("Starting gunicorn"):
+        fields["kind"] = "master_start"
+        if m := _START.match(msg):
+            fields["version"] = m[1]
+    elif msg.startswith("Shutting down: Master"):
+        fields["kind"] = "master_exit"
+    elif msg.startswith("Reason: "):
+        fields["kind"] = "master_exit"
+        fields["reason"] = msg[8:].strip()
+    elif msg.startswith("Listening at: "):
+        fields["kind"] = "master_listen"
+    elif msg.startswith("Handling signal: "):
+        fields["kind"] = "master_signal"
+        name = "SIG" + msg[17:].strip().upper()
+        fields["signal_name"] = name
+        if name in SIGNALS:
+            fields["signal"] = SIGNALS[name]
+    else:
+        return False
+    return True
+
+
+BARE_STARTS = (
+    "Starting gunicorn",
+    "Shutting down: Master",
+    "Reason: Worker",
+    "Booting worker",
+    "Worker ",
+    "WORKER TIMEOUT",
+    "worker timeout is set",
+    "Listening at: http",
+)
+
+
+def parse_error_line(text: str, rec: Rec) -> bool:
+    """Fill `rec` from a gunicorn error-log line; return False when `text` is not one."""
+    m = ERROR_LINE.match(text)
+    if m is None:
+        return False
+    rec.timestamp = rec.timestamp or ymd_hms(m[1], "", m[2])
+    rec.pid = int(m[3])
+    rec.level = LEVELS.get(m[4])
+    rec.component = "gunicorn"
+    rec.message = msg = m[5]
+    classify(msg, rec.fields)
+    return True
+
+
+def parse_bare(text: str, rec: Rec) -> bool:
+    """Fill `rec` from a gunicorn message printed without its prefix (AzureML images); False if not one."""
+    if not text.startswith(BARE_STARTS):
+        return False
+    if not classify(text, rec.fields):
+        return False
+    rec.component = "gunicorn"
+    rec.message = text
+    kind = rec.fields.get("kind")
+    if rec.level is None:
+        if kind == "worker_timeout":
+            rec.level = LEVELS["CRITICAL"]
+        elif kind == "worker_exit" and ("signal" in rec.fields or "exit_code" in rec.fields):
+            rec.level = LEVELS["ERROR"]
+        else:
+            rec.level = LEVELS["INFO"]
+    wp = to_int(rec.fields.get("worker_pid"))
+    master = "signal" in rec.fields or "exit_code" in rec.fields
+    if kind in ("worker_boot", "worker_exit") and wp is not None and rec.pid is None and not master:
+        rec.pid = wp
+    return True

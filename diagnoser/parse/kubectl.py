@@ -1,0 +1,412 @@
+"""kubectl output: describe pod, get events / get pods tables, and -o json / -o yaml documents."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import yaml
+
+from diagnoser.model import Event, Level, RawLine
+from diagnoser.parse import k8s
+from diagnoser.parse.base import MAX_DOC_BYTES, MAX_TEXT, Rec, cap, make_event, to_int
+
+_KEYVAL = re.compile(r"( *)([A-Za-z][\w .()/\-]*?):(?:[ \t]+(.*?))?[ \t]*$")
+_COLS = re.compile(r"\S+(?: \S+)*")
+_COUNT = re.compile(r"\(x(\d+) over")
+_READY = re.compile(r"\d+/\d+$")
+_EVENT_TYPES = ("Normal", "Warning")
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+class Block:
+    """A multi-line kubectl record being read from one source."""
+
+    def feed(self, raw: RawLine, out: list[Event]) -> bool:
+        """Take `raw` if it belongs to the block (appending any finished events to `out`)."""
+        raise NotImplementedError
+
+    def finish(self, out: list[Event]) -> list[RawLine]:
+        """End the block; append its events to `out` and return lines to re-read as plain text."""
+        return []
+
+
+def _columns(header: str) -> list[tuple[str, int]]:
+    return [(m[0], m.start()) for m in _COLS.finditer(header)]
+
+
+def _cells(line: str, cols: list[tuple[str, int]]) -> dict[str, str] | None:
+    """Split a table row by the header's column offsets (tabwriter output), else by runs of spaces."""
+    out: dict[str, str] = {}
+    ok = True
+    for i, (name, start) in enumerate(cols):
+        end = cols[i + 1][1] if i + 1 < len(cols) else None
+        if start > 0 and start <= len(line) and line[start - 1] not in " \t":
+            ok = False
+            break
+        out[name] = line[start:end].strip()
+    if ok:
+        return out
+    parts = re.split(r"\t+| {2,}", line.strip(), maxsplit=len(cols) - 1)
+    if len(parts) != len(cols):
+        return None
+    return {name: p.strip() for (name, _), p in zip(cols, parts, strict=True)}
+
+
+def event_row(cells: dict[str, str], fmt: str, common: dict[str, Any]) -> Rec | None:
+    """Return a k8s_event record from an events-table row (describe or kubectl get events), or None."""
+    etype = cells.get("TYPE") or cells.get("Type") or ""
+    reason = cells.get("REASON") or cells.get("Reason") or ""
+    if etype and etype not in _EVENT_TYPES:
+        return None
+    if not etype and not reason:
+        return None
+    f: dict[str, Any] = {**common, "kind": "k8s_event", "reason": reason}
+    if etype:
+        f["event_type"] = etype
+    obj = cells.get("OBJECT")
+    if obj is None and cells.get("NAME"):
+        kind = cells.get("KIND", "")
+        obj = f"{kind.lower()}/{cells['NAME']}" if kind else cells["NAME"]
+    if not obj and common.get("pod"):
+        obj = f"pod/{common['pod']}"
+    if obj:
+        f["object"] = obj
+        if obj.startswith("pod/"):
+            f["pod"] = obj[4:]
+    if cells.get("NAMESPACE"):
+        f["namespace"] = cells["NAMESPACE"]
+    sub = cells.get("SUBOBJECT") or cells.get("SubobjectPath") or ""
+    if "{" in sub and "}" in sub:
+        f["container"] = sub[sub.index("{") + 1 : sub.index("}")]
+    age = cells.get("Age") or cells.get("LAST SEEN") or cells.get("LastSeen") or ""
+    count = to_int(cells.get("COUNT") or cells.get("Count"))
+    if count is None and (m := _COUNT.search(age)):
+        count = int(m[1])
+    f["count"] = count if count is not None else 1
+    if age:
+        f["age"] = age
+    src = cells.get("From") or cells.get("SOURCE") or ""
+    comp = src.split(",")[0].strip().strip("{} ").split(" ")[0] if src else "k8s"
+    if src and "," in src:
+        f["node"] = src.split(",", 1)[1].strip()
+    msg = cells.get("MESSAGE") or cells.get("Message") or ""
+    level = Level.WARNING if etype == "Warning" else Level.INFO
+    return Rec(message=msg, format=fmt, level=level, component=comp or "k8s", fields=f)
+
+
+class Table(Block):
+    """`kubectl get events` (old and new layouts) and `kubectl get pods` tables."""
+
+    def __init__(self, header: RawLine, kind: str):
+        self.cols = _columns(header.text)
+        self.kind = kind
+
+    @staticmethod
+    def start(line: str) -> str | None:
+        """Return the table kind a header line opens ('events' / 'pods'), or None."""
+        if line.startswith("LAST SEEN") or (line.startswith("NAMESPACE") and "LAST SEEN" in line):
+            return "events" if "REASON" in line and "MESSAGE" in line else None
+        if line.startswith(("NAME ", "NAMESPACE ")) and " READY " in line and " STATUS " in line:
+            return "pods"
+        return None
+
+    def feed(self, raw: RawLine, out: list[Event]) -> bool:
+        """Take an event or pod row."""
+        line = raw.text.rstrip("\r")
+        if not line.strip():
+            return False
+        cells = _cells(line, self.cols)
+        if cells is None:
+            return False
+        if self.kind == "events":
+            rec = event_row(cells, "kubectl-events", {})
+        else:
+            rec = self._pod_row(cells)
+        if rec is None:
+            return False
+        out.append(make_event(raw, rec))
+        return True
+
+    @staticmethod
+    def _pod_row(cells: dict[str, str]) -> Rec | None:
+        ready, status = cells.get("READY", ""), cells.get("STATUS", "")
+        if not _READY.match(ready) or not status:
+            return None
+        f: dict[str, Any] = {
+            "kind": "pod_status",
+            "pod": cells.get("NAME", ""),
+            "reason": status,
+            "ready": ready,
+        }
+        rc = to_int(cells.get("RESTARTS", "").split(" ")[0])
+        if rc is not None:
+            f["restart_count"] = rc
+        for k, name in (("NAMESPACE", "namespace"), ("NODE", "node")):
+            if cells.get(k):
+                f[name] = cells[k]
+        level = Level.INFO if status in ("Running", "Completed", "Succeeded") else Level.WARNING
+        msg = f"{f['pod']}: Status: {status}, Ready: {ready}, Restarts: {cells.get('RESTARTS', '')}"
+        return Rec(message=msg, format="kubectl-get", level=level, component="k8s", fields=f)
+
+
+class Describe(Block):
+    """`kubectl describe pod` output: container State / Last State blocks, limits, conditions, Events."""
+
+    FMT = "kubectl-describe"
+
+    def __init__(self, raw: RawLine, base: int):
+        self.base = base
+        self.common: dict[str, Any] = {}
+        self.section = ""
+        self.first = raw
+        self.pod: dict[str, str] = {}
+        self.container: str | None = None
+        self.cindent = 0
+        self.states: list[tuple[RawLine, Rec, list[str]]] = []
+        self.state: tuple[str, bool, dict[str, Any], int, RawLine, list[str]] | None = None
+        self.restarts: int | None = None
+        self.limits: dict[str, str] = {}
+        self.res_part: tuple[str, int] | None = None
+        self.cols: list[tuple[str, int]] | None = None
+        self.pending: list[Event] = []
+        self.feed(raw, self.pending)
+
+    @staticmethod
+    def start(line: str) -> int | None:
+        """Return the indentation of a `Name:   pod` line that opens a describe block, or None."""
+        s = line.lstrip(" ")
+        if s.startswith("Name:") and len(s) > 6 and s[5] in " \t" and s[5:].strip():
+            return len(line) - len(s)
+        return None
+
+    def feed(self, raw: RawLine, out: list[Event]) -> bool:
+        """Take one line of the description."""
+        if self.pending:
+            out.extend(self.pending)
+            self.pending = []
+        line = raw.text.rstrip("\r")
+        if not line.strip():
+            return False
+        indent = len(line) - len(line.lstrip(" "))
+        if indent < self.base:
+            return False
+        if indent == self.base:
+            m = _KEYVAL.match(line)
+            if m is None:
+                return False
+            self._close_container(out)
+            key, val = m[2], (m[3] or "")
+            self.section = key
+            self.cols = None
+            if key in ("Name", "Namespace", "Node", "Status", "Reason", "Message"):
+                self.pod[key] = val
+                if key == "Name":
+                    self.common["pod"] = val
+                elif key == "Namespace":
+                    self.common["namespace"] = val
+                elif key == "Node" and val and val != "<none>":
+                    self.common["node"] = val.split("/")[0]
+            return True
+        sec = self.section
+        if sec in ("Containers", "Init Containers"):
+            self._container_line(raw, line, indent, out)
+        elif sec == "Events":
+            self._event_line(raw, line, out)
+        elif sec == "Conditions":
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] != "Type" and parts[1] in ("True", "False", "Unknown"):
+                rec = k8s.condition_rec(parts[0], parts[1], {}, self.FMT, self.common)
+                out.append(make_event(raw, rec))
+        return True
+
+    def _event_line(self, raw: RawLine, line: str, out: list[Event]) -> None:
+        if self.cols is None:
+            if "Reason" in line and ("Message" in line or "Type" in line):
+                self.cols = _columns(line)
+            return
+        if line.lstrip().startswith("---"):
+            return
+        cells = _cells(line, self.cols)
+        rec = event_row(cells, self.FMT, self.common) if cells else None
+        if rec is not None:
+            out.append(make_event(raw, rec))
+
+    def _container_line(self, raw: RawLine, line: str, indent: int, out: list[Event]) -> None:
+        m = _KEYVAL.match(line)
+        if self.container is None or indent <= self.cindent:
+            if m and not m[3]:
+                self._close_container(out)
+                self.container, self.cindent = m[2], indent
+            return
+        if self.state is not None:
+            if indent > self.state[3]:
+                self.state[5].append(line.strip())
+                if m:
+                    self.state[2][m[2]] = m[3] or ""
+                return
+            self._close_state()
+        if self.res_part is not None:
+            if indent > self.res_part[1] and m:
+                res = m[2]
+                name = "gpu" if res == "nvidia.com/gpu" else res
+                if name in ("memory", "cpu", "gpu"):
+                    self.limits[f"{name}_{self.res_part[0]}"] = m[3] or ""
+                return
+            self.res_part = None
+        if m is None:
+            return
+        key, val = m[2], (m[3] or "")
+        if key in ("State", "Last State", "Last Termination State"):
+            self.state = (val.lower(), key != "State", {}, indent, raw, [line.strip()])
+        elif key == "Restart Count":
+            self.restarts = to_int(val)
+        elif key in ("Limits", "Requests"):
+            self.res_part = ("limit" if key == "Limits" else "request", indent)
+
+    def _close_state(self) -> None:
+        if self.state is None or self.container is None:
+            self.state = None
+            return
+        state, last, d, _, raw, lines = self.state
+        self.state = None
+        if state not in ("waiting", "running", "terminated"):
+            return
+        det = {
+            "reason": d.get("Reason"),
+            "exitCode": d.get("Exit Code"),
+            "signal": d.get("Signal"),
+            "startedAt": d.get("Started"),
+            "finishedAt": d.get("Finished"),
+            "message": d.get("Message"),
+        }
+        rec = k8s.state_rec(self.container, state, det, last, self.FMT, self.common)
+        self.states.append((raw, rec, lines))
+
+    def _close_container(self, out: list[Event]) -> None:
+        self._close_state()
+        if self.container is not None:
+            if not self.states and self.limits:
+                f = {**self.common, "kind": "container_resources", "container": self.container, **self.limits}
+                msg = f"{self.container}: " + ", ".join(f"{k}={v}" for k, v in self.limits.items())
+                out.append(
+                    make_event(
+                        self.first,
+                        Rec(message=msg, format=self.FMT, level=Level.INFO, component="k8s", fields=f),
+                    )
+                )
+            for raw, rec, lines in self.states:
+                k8s.add_restarts(rec, self.restarts, self.limits)
+                out.append(make_event(raw, rec, "\n".join(lines), raw.line + len(lines) - 1))
+        self.states, self.container, self.restarts, self.limits, self.res_part = [], None, None, {}, None
+
+    def finish(self, out: list[Event]) -> list[RawLine]:
+        """Emit the last container's states and the pod status."""
+        if self.pending:
+            out.extend(self.pending)
+            self.pending = []
+        self._close_container(out)
+        p = self.pod
+        if p.get("Reason") or p.get("Status") in ("Failed", "Pending"):
+            f = {**self.common, "kind": "pod_status", "phase": p.get("Status", "")}
+            msg = f"{p.get('Name', 'pod')}: Status: {p.get('Status', '')}"
+            if p.get("Reason"):
+                f["reason"] = p["Reason"]
+                msg += f", Reason: {p['Reason']}"
+            if p.get("Message"):
+                msg += f", Message: {p['Message']}"
+            level = Level.WARNING if p.get("Reason") else Level.INFO
+            out.append(
+                make_event(
+                    self.first, Rec(message=msg, format=self.FMT, level=level, component="k8s", fields=f)
+                )
+            )
+        return []
+
+
+class Document(Block):
+    """A pretty-printed `kubectl get -o json` or `-o yaml` document, buffered until it closes."""
+
+    def __init__(self, raw: RawLine, yaml_doc: bool):
+        self.yaml = yaml_doc
+        self.lines: list[RawLine] = [raw]
+        self.size = len(raw.text)
+        self.closed = False
+        self.overflow = False
+
+    @staticmethod
+    def start(line: str) -> bool | None:
+        """Return False for a JSON document start, True for a YAML one, None otherwise."""
+        if line == "{" or line == "{\r":
+            return False
+        if line.startswith(("apiVersion: ", "kind: ")):
+            return True
+        return None
+
+    @staticmethod
+    def _yamlish(line: str) -> bool:
+        if not line or line[0] in " -#" or line == "---":
+            return True
+        head, sep, _ = line.partition(":")
+        return (
+            bool(sep)
+            and " " not in head.strip("\"'")
+            and (len(line) == len(head) + 1 or line[len(head) + 1] == " ")
+        )
+
+    def feed(self, raw: RawLine, out: list[Event]) -> bool:
+        """Take lines until the document closes (JSON: a `}` line; YAML: a line that is not YAML)."""
+        if self.closed:
+            return False
+        line = raw.text.rstrip("\r")
+        if self.yaml and not self._yamlish(line):
+            return False
+        self.lines.append(raw)
+        self.size += len(line) + 1
+        if self.size > MAX_DOC_BYTES:
+            self.overflow = self.closed = True
+        if not self.yaml and line == "}":
+            self.closed = True
+        return True
+
+    def finish(self, out: list[Event]) -> list[RawLine]:
+        """Decode the document and emit its objects; return its lines if it is not a k8s document."""
+        if self.overflow:
+            return self.lines
+        text = "\n".join(r.text for r in self.lines)
+        fmt = "kubectl-yaml" if self.yaml else "kubectl-json"
+        try:
+            if self.yaml:
+                docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+            else:
+                docs = [orjson.loads(text)]
+        except (yaml.YAMLError, orjson.JSONDecodeError, ValueError, RecursionError):
+            return self.lines
+        if not any(k8s.is_k8s(d) for d in docs):
+            return self.lines
+        first = self.lines[0]
+        end = self.lines[-1].line
+        n = 0
+        for d in docs:
+            for rec in k8s.object_recs(d, fmt):
+                out.append(make_event(first, rec, cap(rec.message, MAX_TEXT), end))
+                n += 1
+        if n == 0:  # a k8s document with nothing of interest (a Service, a Deployment) still counts once
+            out.append(
+                make_event(
+                    first,
+                    Rec(
+                        message=cap(text.split("\n", 1)[0]),
+                        format=fmt,
+                        component="k8s",
+                        fields={"kind": "k8s_object"},
+                    ),
+                    None,
+                    end,
+                )
+            )
+        return []

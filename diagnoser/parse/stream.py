@@ -1,0 +1,324 @@
+"""The streaming engine: per-line sniffing, nested framing, and per-source multi-line assembly."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import orjson
+
+from diagnoser.model import Event, RawLine
+from diagnoser.parse import access, azmlinfsrv, cri, docker, gunicorn, journald, k8s, kernel, klog, plain
+from diagnoser.parse import traceback as tb
+from diagnoser.parse.base import MAX_LINE, MAX_RECORD, Rec, cap, iso, make_event
+from diagnoser.parse.kubectl import Block, Describe, Document, Table
+
+if TYPE_CHECKING:
+    from diagnoser.parse import ParseStats
+
+log = logging.getLogger(__name__)
+
+_GOLOG = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)? (.*)", re.S)
+_MONTH_INITIALS = frozenset("JFMASOND")
+_PREFIX_KINDS = ("[pod/", "[deployment/", "[job/", "[statefulset/", "[daemonset/", "[replicaset/")
+_DMESG_T_DAYS = ("[Mon ", "[Tue ", "[Wed ", "[Thu ", "[Fri ", "[Sat ", "[Sun ")
+
+
+class _Source:
+    """Per-source state: an open kubectl block, open tracebacks and partial lines per sub-source."""
+
+    __slots__ = ("block", "tbs", "partials", "server", "last")
+
+    def __init__(self) -> None:
+        self.block: Block | None = None
+        self.tbs: dict[str, tb.Traceback] = {}
+        self.partials: dict[str, tuple[RawLine, list[str], list[str]]] = {}
+        self.server = "nginx"  # who writes combined access lines here: gunicorn once its log is seen
+        self.last: Rec | None = None  # the previous line's record: a bare traceback inherits its time
+
+
+class Engine:
+    """Turn RawLines into Events, one line at a time, with bounded state per source."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, _Source] = {}
+        self.out: list[Event] = []
+
+    # -- entry points -------------------------------------------------------------------------
+    def feed(self, raw: RawLine) -> list[Event]:
+        """Take one line; return the events it finished (the list is reused: consume it at once)."""
+        out = self.out
+        out.clear()
+        try:
+            self._feed(raw)
+        except Exception:  # a parser bug must never stop a diagnosis: the line becomes plain text
+            log.debug("parser error on %s:%d", raw.source, raw.line, exc_info=True)
+            out.append(make_event(raw, Rec(message=raw.text.replace("\x00", ""))))
+        return out
+
+    def close(self) -> list[Event]:
+        """Flush every open record at the end of input."""
+        out = self.out
+        out.clear()
+        for st in self.sources.values():
+            try:
+                self._flush(st)
+            except Exception:
+                log.debug("parser error while flushing", exc_info=True)
+        self.sources.clear()
+        return out
+
+    # -- internals ----------------------------------------------------------------------------
+    def _flush(self, st: _Source) -> None:
+        if st.block is not None:
+            blk, st.block = st.block, None
+            for r in blk.finish(self.out):
+                self._line(st, r, False)
+        for key, (first, raws, pieces) in list(st.partials.items()):
+            del st.partials[key]
+            rec = Rec(message="".join(pieces))
+            self._content(rec.message, rec, st)
+            self.out.append(make_event(first, rec, cap("\n".join(raws), MAX_RECORD)))
+        for t in st.tbs.values():
+            self.out.append(t.event())
+        st.tbs.clear()
+
+    def _feed(self, raw: RawLine) -> None:
+        text = raw.text
+        if len(text) > MAX_LINE or "\x00" in text or text.endswith("\r"):
+            text = text[:MAX_LINE].replace("\x00", "").rstrip("\r")
+            raw = RawLine(raw.source, raw.line, text)
+        st = self.sources.get(raw.source)
+        if st is None:
+            st = self.sources[raw.source] = _Source()
+        if st.block is not None:
+            if st.block.feed(raw, self.out):
+                return
+            blk, st.block = st.block, None
+            for r in blk.finish(self.out):
+                self._line(st, r, False)
+        self._line(st, raw, True)
+
+    def _line(self, st: _Source, raw: RawLine, top: bool) -> None:
+        text = raw.text
+        if not text or text.isspace():
+            t = st.tbs.get("")
+            if t is not None and not t.feed(raw, ""):
+                del st.tbs[""]
+                self.out.append(t.event())
+            return
+        rec = Rec(message=text)
+        inner = self._deframe(raw, text, rec)
+        if inner is None:
+            return
+        key = rec.key
+        end = 0
+        if rec.partial or (st.partials and key in st.partials):
+            joined = self._join(st, raw, rec, inner)
+            if joined is None:
+                return
+            raw, inner, end = joined
+        t = st.tbs.get(key) if st.tbs else None
+        if t is not None:
+            if t.feed(raw, inner):
+                return
+            del st.tbs[key]
+            self.out.append(t.event())
+        if top and rec.format == "plain" and self._block_start(st, raw, text):
+            return
+        outer = rec.format
+        self._content(inner, rec, st)
+        if outer != "plain":
+            rec.format = outer
+        if tb.is_start(rec.message):
+            if rec.format == "plain":
+                rec.format = "traceback"
+                if st.last is not None and rec.timestamp is None:
+                    rec.timestamp, rec.pid = st.last.timestamp, st.last.pid
+            st.tbs[key] = tb.Traceback(raw, rec)
+            return
+        st.last = rec
+        self.out.append(make_event(raw, rec, None, end))
+
+    def _join(self, st: _Source, raw: RawLine, rec: Rec, inner: str) -> tuple[RawLine, str, int] | None:
+        key = rec.key
+        pend = st.partials.get(key)
+        if pend is None:
+            pend = st.partials[key] = (raw, [], [])
+        first, raws, pieces = pend
+        if sum(map(len, pieces)) < MAX_LINE:
+            pieces.append(inner)
+            raws.append(raw.text)
+        if rec.partial:
+            return None
+        del st.partials[key]
+        return RawLine(raw.source, first.line, cap("\n".join(raws), MAX_RECORD)), "".join(pieces), raw.line
+
+    def _block_start(self, st: _Source, raw: RawLine, text: str) -> bool:
+        c = text[0]
+        blk: Block | None = None
+        if c == "N" or c == "L" or c == " ":
+            base = Describe.start(text)
+            if base is not None:
+                blk = Describe(raw, base)
+                for ev in blk.pending:
+                    self.out.append(ev)
+                blk.pending = []
+            elif (kind := Table.start(text)) is not None:
+                blk = Table(raw, kind)
+        if blk is None and (c == "{" or c == "a" or c == "k"):
+            y = Document.start(text)
+            if y is not None:
+                blk = Document(raw, y)
+        if blk is None:
+            return False
+        st.block = blk
+        return True
+
+    def _deframe(self, raw: RawLine, text: str, rec: Rec) -> str | None:
+        """Strip outer framing into `rec` and return the inner text; None when the line was consumed."""
+        c = text[0]
+        if c == "{":
+            if len(text) > 2 and text[1] == '"' and text.rstrip().endswith("}"):
+                try:
+                    obj = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    return text
+                if not isinstance(obj, dict):
+                    return text
+                inner = docker.deframe(obj, rec)
+                if inner is None:
+                    inner = journald.deframe_json(obj, rec)
+                if inner is not None:
+                    return inner
+                if k8s.is_k8s(obj):
+                    for r in k8s.object_recs(obj, "kubectl-json"):
+                        self.out.append(make_event(raw, r))
+                    return None
+                if plain.parse_json(obj, rec):
+                    return rec.message
+            return text
+        if c.isdigit():
+            if text[10:11] == "T" and text[4:5] == "-":
+                inner = cri.deframe(text, rec)
+                if inner is None and azmlinfsrv.RUNIT.match(text) is None:
+                    inner = journald.deframe_short_iso(text, rec)
+                    if inner is None:
+                        inner = cri.deframe_stamped(text, rec)
+                if inner is not None:
+                    return inner
+            return text
+        if c == "[":
+            if text.startswith(_PREFIX_KINDS):
+                inner = cri.deframe_prefix(text, rec)
+                if inner is not None:
+                    if inner[10:11] == "T" and inner[:1].isdigit():
+                        sub = Rec(message=inner)
+                        stripped = cri.deframe_stamped(inner, sub)
+                        if stripped is not None:
+                            rec.timestamp = sub.timestamp
+                            return stripped
+                    return inner
+            elif (
+                text[1:2] == " "
+                or (text[1:2].isdigit() and text[5:6] != "-")
+                or text.startswith(_DMESG_T_DAYS)
+            ):
+                inner = kernel.strip_dmesg(text, rec)
+                if inner is not None:
+                    rec.format = "dmesg"
+                    return inner
+            return text
+        if c in _MONTH_INITIALS:
+            inner = journald.deframe_short(text, rec)
+            if inner is not None:
+                return inner
+        return text
+
+    def _content(self, text: str, rec: Rec, st: _Source, depth: int = 0) -> None:
+        """Parse the inner text of a line (after framing) into `rec`."""
+        if not text:
+            rec.message = ""
+            return
+        c = text[0]
+        if c == "[":
+            if gunicorn.parse_error_line(text, rec):
+                rec.format = "gunicorn"
+                st.server = "gunicorn"
+                return
+            if (inner := kernel.strip_dmesg(text, rec)) is not None:
+                rec.format = "dmesg"
+                rec.message = inner
+                kernel.parse(inner, rec)
+                return
+        elif c.isdigit():
+            if azmlinfsrv.parse(text, rec):
+                if rec.component == "gunicorn":
+                    st.server = "gunicorn"
+                return
+            if text[10:11] == "T" and depth == 0:
+                inner = azmlinfsrv.parse_runit(text, rec)
+                if inner is not None:
+                    self._content(inner, rec, st, 1)
+                    rec.format = "runit"
+                    return
+            if text[4:5] == "/" and (m := _GOLOG.match(text)):
+                rec.timestamp = rec.timestamp or iso(f"{m[1]}-{m[2]}-{m[3]}T{m[4]}")
+                rec.message = m[5]
+                if access.parse_frontend(m[5], rec):
+                    rec.format = "access"
+                else:
+                    rec.format = "golog"
+                return
+            if access.parse_combined(text, rec, st.server):
+                rec.format = "access"
+                return
+        elif c in "IWEF" and text[1:5].isdigit() and klog.parse(text, rec):
+            rec.format = "klog"
+            return
+        if rec.component == "kernel" or kernel.maybe_oom(text):
+            rec.message = text
+            if kernel.parse(text, rec):
+                rec.format = "kernel"
+                return
+        if gunicorn.parse_bare(text, rec):
+            rec.format = "gunicorn"
+            st.server = "gunicorn"
+            return
+        if azmlinfsrv.config(text, rec):
+            rec.message = text
+            rec.format = "azmlinfsrv"
+            return
+        if ("Returned Status Code" in text or "Incoming request:" in text) and access.parse_frontend(
+            text, rec
+        ):
+            rec.message = text
+            rec.format = "access"
+            return
+        if ' "' in text and '] "' in text and access.parse_combined(text, rec, st.server):
+            rec.format = "access"
+            return
+        plain.parse(text, rec)
+
+
+def parse_stream(lines: Iterable[RawLine], stats: ParseStats | None = None) -> Iterator[Event]:
+    """Yield events for `lines` in input order (a record is yielded when it closes)."""
+    eng = Engine()
+    for raw in lines:
+        evs = eng.feed(raw)
+        if stats is not None:
+            stats.lines += 1
+            if evs:
+                stats.events += len(evs)
+                for ev in evs:
+                    stats.formats[ev.format] += 1
+        if evs:
+            yield from evs
+    evs = eng.close()
+    if stats is not None:
+        stats.events += len(evs)
+        for ev in evs:
+            stats.formats[ev.format] += 1
+    yield from evs

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from test_parse_helpers import kinds, parse_text
+
+from diagnoser.model import Level
+
+SIMPLE = """Traceback (most recent call last):
+  File "/var/azureml-app/score.py", line 3, in <module>
+    import joblib
+ModuleNotFoundError: No module named 'joblib'
+next line
+"""
+
+CHAINED = """Traceback (most recent call last):
+  File "/app/a.py", line 2, in load
+    open(p)
+FileNotFoundError: [Errno 2] No such file or directory: 'model.pkl'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/app/a.py", line 5, in init
+    load()
+  File "/app/a.py", line 4, in load
+    raise azureml.exceptions.WebserviceException("model missing")
+azureml.exceptions.WebserviceException: model missing
+"""
+
+
+def test_simple_traceback_is_one_event():
+    tb, nxt = parse_text(SIMPLE)
+    assert tb.fields["kind"] == "traceback" and tb.format == "traceback" and tb.level == Level.ERROR
+    assert (
+        tb.fields["exception"] == "ModuleNotFoundError"
+        and tb.fields["exception_full"] == "ModuleNotFoundError"
+    )
+    assert tb.fields["exception_message"] == "No module named 'joblib'"
+    assert tb.fields["functions"] == ["<module>"] and tb.fields["files"] == ["/var/azureml-app/score.py"]
+    assert tb.message == SIMPLE.split("\nnext")[0]
+    assert (tb.line, tb.end_line) == (1, 4) and nxt.message == "next line"
+
+
+def test_chained_traceback_during_handling():
+    (tb,) = parse_text(CHAINED)
+    assert tb.fields["exceptions"] == ["FileNotFoundError", "azureml.exceptions.WebserviceException"]
+    assert tb.fields["exception"] == "WebserviceException"
+    assert tb.fields["exception_full"] == "azureml.exceptions.WebserviceException"
+    assert tb.fields["functions"] == ["load", "init", "load"]
+    assert "During handling of the above exception" in tb.message and tb.end_line == 13
+
+
+def test_traceback_without_final_line_ends_at_next_log_line():
+    text = (
+        'Traceback (most recent call last):\n  File "x.py", line 1, in f\n'
+        "[2024-01-01 00:00:00 +0000] [1] [INFO] Booting worker with pid: 2\n"
+    )
+    tb, boot = parse_text(text)
+    assert tb.fields["kind"] == "traceback" and "exception" not in tb.fields
+    assert boot.fields["kind"] == "worker_boot"
+
+
+def test_traceback_open_at_end_of_input_is_flushed():
+    (tb,) = parse_text('Traceback (most recent call last):\n  File "x.py", line 1, in f\n')
+    assert tb.fields["files"] == ["x.py"]
+
+
+def test_trailing_blank_line_is_absorbed_and_bounded():
+    body = "".join(f'  File "f{i}.py", line {i}, in g{i}\n    x()\n' for i in range(6000))
+    evs = parse_text("Traceback (most recent call last):\n" + body + "RecursionError: deep\n\nok\n")
+    assert len(evs[0].text) <= 20000 and len(evs[0].fields["files"]) <= 200
+    assert evs[-1].message == "ok"
+    assert sum(1 for e in kinds(evs, "traceback")) >= 1
