@@ -45,16 +45,18 @@ _PLATFORM_WORDS: tuple[tuple[str, Platform], ...] = (
     ("Azure ML Inferencing HTTP server", Platform.AZMLINFSRV),
     ("/var/azureml-app", Platform.AZMLINFSRV),
 )
+# Format names as the parsers register them (docs/FORMATS.md).
 _FORMAT_PLATFORMS = {
     "docker": Platform.DOCKER,
-    "docker-json": Platform.DOCKER,
     "cri": Platform.KUBERNETES,
     "klog": Platform.KUBERNETES,
     "kubectl-events": Platform.KUBERNETES,
     "kubectl-describe": Platform.KUBERNETES,
+    "kubectl-get": Platform.KUBERNETES,
     "kubectl-json": Platform.KUBERNETES,
     "kubectl-yaml": Platform.KUBERNETES,
     "kubectl-prefix": Platform.KUBERNETES,
+    "runit": Platform.AZUREML_V1,  # the SDK v1 base images run gunicorn under runit
 }
 _COMPONENT_PLATFORMS = {
     "gunicorn": Platform.GUNICORN,
@@ -114,6 +116,11 @@ class Observations:
         limit = fields.get("memory_limit")
         if isinstance(limit, str) and self.memory_limit_bytes is None:
             self.memory_limit_bytes = parse_memory(limit)
+        if kind == "config":  # azmlinfsrv banner values, already typed by the parser
+            for name in ("worker_count", "worker_timeout", "scoring_timeout_ms"):
+                value = fields.get(name)
+                if isinstance(value, int):
+                    setattr(self, "worker_timeout_s" if name == "worker_timeout" else name, value)
         message = event.message
         lower = message[:2000].lower()
         if "azure" in lower or "aks" in lower or "online" in lower or "inferenc" in lower or "azmlinfsrv" in lower:
