@@ -83,6 +83,28 @@ def classify(msg: str, fields: dict[str, Any]) -> bool:
     return True
 
 
+MAX_TIMED_OUT = 256
+
+
+def correlate(fields: dict[str, Any], timed_out: dict[int, None]) -> None:
+    """Mark a worker's death by signal that follows its own WORKER TIMEOUT with after_timeout=True.
+
+    After a WORKER TIMEOUT the arbiter kills the worker itself (SIGABRT, then SIGKILL once the
+    graceful timeout passes), and gunicorn >= 22 words that kill "Perhaps out of memory?":
+    such a kill is the timeout's doing, not the kernel's (gunicorn/arbiter.py murder_workers).
+    """
+    pid = fields.get("worker_pid")
+    if not isinstance(pid, int):
+        return
+    kind = fields.get("kind")
+    if kind == "worker_timeout":
+        timed_out[pid] = None
+        if len(timed_out) > MAX_TIMED_OUT:
+            del timed_out[next(iter(timed_out))]
+    elif kind == "worker_exit" and "signal" in fields and pid in timed_out:
+        fields["after_timeout"] = True
+
+
 BARE_STARTS = (
     "Starting gunicorn",
     "Shutting down: Master",

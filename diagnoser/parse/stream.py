@@ -29,7 +29,7 @@ _DMESG_T_DAYS = ("[Mon ", "[Tue ", "[Wed ", "[Thu ", "[Fri ", "[Sat ", "[Sun ")
 class _Source:
     """Per-source state: an open kubectl block, open tracebacks and partial lines per sub-source."""
 
-    __slots__ = ("block", "tbs", "partials", "server", "last")
+    __slots__ = ("block", "tbs", "partials", "server", "last", "timed_out")
 
     def __init__(self) -> None:
         self.block: Block | None = None
@@ -37,6 +37,7 @@ class _Source:
         self.partials: dict[str, tuple[RawLine, list[str], list[str]]] = {}
         self.server = "nginx"  # who writes combined access lines here: gunicorn once its log is seen
         self.last: Rec | None = None  # the previous line's record: a bare traceback inherits its time
+        self.timed_out: dict[int, None] = {}  # worker pids gunicorn reported as WORKER TIMEOUT (bounded)
 
 
 class Engine:
@@ -140,6 +141,8 @@ class Engine:
             st.tbs[key] = tb.Traceback(raw, rec)
             return
         st.last = rec
+        if rec.component == "gunicorn" and "worker_pid" in rec.fields:
+            gunicorn.correlate(rec.fields, st.timed_out)
         self.out.append(make_event(raw, rec, None, end))
 
     def _join(self, st: _Source, raw: RawLine, rec: Rec, inner: str) -> tuple[RawLine, str, int] | None:

@@ -82,3 +82,18 @@ def test_access_log_component_follows_error_log():
     assert ev.component == "gunicorn" and ev.format == "access"
     assert ev.fields["status"] == 502 and ev.fields["method"] == "POST" and ev.fields["path"] == "/score"
     assert ev.level == Level.ERROR
+
+
+def test_kill_after_the_same_pids_timeout_is_marked():
+    evs = parse_text(
+        "[2024-03-02 10:20:00 +0000] [1] [ERROR] Worker (pid:5) was sent SIGKILL! Perhaps out of memory?\n"
+        "[2024-03-02 10:20:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:7)\n"
+        "[2024-03-02 10:20:31 +0000] [7] [INFO] Worker exiting (pid: 7)\n"
+        "[2024-03-02 10:20:32 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory?\n"
+    )
+    exits = kinds(evs, "worker_exit")
+    assert [(e.fields["worker_pid"], e.fields.get("after_timeout", False)) for e in exits] == [
+        (5, False),
+        (7, False),  # a clean exit is not a kill
+        (7, True),
+    ]
