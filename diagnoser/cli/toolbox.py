@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from diagnoser.cli.corpus import app as corpus_app
 from diagnoser.cli.explain import explain
 from diagnoser.cli.parse import parse
 from diagnoser.cli.rules import app as rules_app
@@ -17,5 +18,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(rules_app, name="rules")
+app.add_typer(corpus_app, name="corpus")
 app.command()(explain)
 app.command()(parse)
