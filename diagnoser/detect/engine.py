@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from diagnoser.detect.condition import And, CountCmp, Node, Not, Of, Or, Ref, Then, Within, names_used
-from diagnoser.detect.regexes import required_literal
+from diagnoser.detect.regexes import MIN_NEEDLE, required_literals
 from diagnoser.detect.rules import FIELD_PREFIX, FieldTest, Matcher, Op, Rule, as_number, as_text
 from diagnoser.model import Event, Evidence, Finding, Origin, clip_record
 
@@ -130,18 +130,22 @@ def test_needles(test: FieldTest) -> tuple[str, ...] | None:
     """Return lowercase literals one of which the field must contain for the test to hold, or None."""
     if test.field not in ("message", "text") or test.op in (Op.EXISTS,) or test.op.numeric:
         return None
+    per_value: list[tuple[str, ...] | None]
     if test.op is Op.RE:
-        lits = [required_literal(rx.pattern, rx.flags) for rx in test.regexes]
+        per_value = [required_literals(rx.pattern, rx.flags) for rx in test.regexes]
     elif test.op is Op.EQ and any(as_number(v) is not None for v in test.values):
         return None  # "1.0" equals "1": no literal is required
     else:
-        lits = [as_text(v).lower() if as_text(v).isascii() else None for v in test.values]
+        per_value = [
+            (as_text(v).lower(),) if as_text(v).isascii() and len(as_text(v)) >= MIN_NEEDLE else None
+            for v in test.values
+        ]
     if test.all:
-        present = [lit for lit in lits if lit]
-        return (max(present, key=len),) if present else None
-    if not lits or any(not lit for lit in lits):
+        present = [lits for lits in per_value if lits]
+        return max(present, key=lambda lits: (min(map(len, lits)), -len(lits))) if present else None
+    if not per_value or any(not lits for lits in per_value):
         return None
-    return tuple(sorted(set(lit for lit in lits if lit)))
+    return tuple(sorted({n for lits in per_value if lits for n in lits}))
 
 
 class _CompiledMatcher:
@@ -166,6 +170,20 @@ class _CompiledMatcher:
             if r:
                 caps = r if not caps else {**caps, **r}
         return caps
+
+
+def _value_gate(matcher: Matcher) -> tuple[str, tuple[str, ...]] | None:
+    """Return (field name, values) when the matcher requires a typed field to equal one of a few values."""
+    for test in matcher.tests:
+        if (
+            test.field.startswith(FIELD_PREFIX)
+            and test.op is Op.EQ
+            and not test.ignore_case
+            and not test.all
+            and all(isinstance(v, str) and as_number(v) is None for v in test.values)
+        ):  # numbers compare numerically (137 == "137.0"), so only text values gate by value
+            return test.field[len(FIELD_PREFIX) :], tuple(str(v) for v in test.values)
+    return None
 
 
 def _gate(matcher: Matcher) -> tuple[str, tuple[str, ...]] | tuple[str, None] | None:
@@ -362,6 +380,7 @@ class Engine:
         self._states = [_RuleState(len(r.matchers), keep) for r in self.rules]
         self._text_gated: dict[str, list[tuple[tuple[str, ...], _CompiledMatcher]]] = {"message": [], "text": []}
         self._field_gated: dict[str, list[_CompiledMatcher]] = {}
+        self._value_gated: dict[tuple[str, str], list[_CompiledMatcher]] = {}
         self._attr_gated: dict[str, list[_CompiledMatcher]] = {}
         self._always: list[_CompiledMatcher] = []
         for ri, rule in enumerate(self.rules):
@@ -375,10 +394,31 @@ class Engine:
                 elif gate[0] in ("pid", "stream"):
                     self._attr_gated.setdefault(gate[0], []).append(cm)
                 else:
-                    self._field_gated.setdefault(gate[0], []).append(cm)
+                    value_gate = _value_gate(matcher)
+                    if value_gate is not None:
+                        for value in value_gate[1]:
+                            self._value_gated.setdefault((value_gate[0], value), []).append(cm)
+                    else:
+                        self._field_gated.setdefault(gate[0], []).append(cm)
         self._needle_res = {
             f: _alternation(n for needles, _ in gated for n in needles) for f, gated in self._text_gated.items()
         }
+
+    def _by_value(self, fields: dict[str, Any]) -> list[_CompiledMatcher]:
+        """Return the value-gated matchers whose field equals the event's value (any element of a list)."""
+        found: list[_CompiledMatcher] = []
+        gated = self._value_gated
+        for key, value in fields.items():
+            if isinstance(value, list | tuple):
+                seen: set[int] = set()
+                for item in value:
+                    for cm in gated.get((key, item), ()) if isinstance(item, str) else ():
+                        if id(cm) not in seen:
+                            seen.add(id(cm))
+                            found.append(cm)
+            elif isinstance(value, str):
+                found.extend(gated.get((key, value), ()))
+        return found
 
     def feed(self, event: Event) -> None:
         """Match one event (call in input order)."""
@@ -405,11 +445,14 @@ class Engine:
                 candidates.extend(cm for needles, cm in gated if any(n in low for n in needles))
             else:
                 candidates.extend(cm for _, cm in gated)
-        if event.fields and self._field_gated:
-            for key in event.fields:
-                ms = self._field_gated.get(key)
-                if ms:
-                    candidates.extend(ms)
+        if event.fields:
+            if self._field_gated:
+                for key in event.fields:
+                    ms = self._field_gated.get(key)
+                    if ms:
+                        candidates.extend(ms)
+            if self._value_gated:
+                candidates.extend(self._by_value(event.fields))
         if self._attr_gated:
             if event.pid is not None:
                 candidates.extend(self._attr_gated.get("pid", ()))

@@ -74,39 +74,62 @@ def _nested_quantifier(sub: Any) -> bool:
     return False
 
 
-def required_literal(pattern: str, flags: int = 0) -> str | None:
-    """Return the longest ASCII literal (lowercased) every match of `pattern` contains, or None."""
+MIN_NEEDLE = 3  # shorter literals match nearly every line: no use as a prefilter
+
+
+def _better(a: frozenset[str], b: frozenset[str] | None) -> bool:
+    """Return True when needle set `a` filters better than `b`: longer shortest needle, then fewer needles."""
+    if b is None:
+        return True
+    return (min(map(len, a)), -len(a)) > (min(map(len, b)), -len(b))
+
+
+def _seq_needles(items: Any) -> frozenset[str] | None:
+    """Return the best set of literals one of which every match of this sequence contains."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def consider(candidate: frozenset[str] | None) -> None:
+        nonlocal best
+        if candidate and all(len(n) >= MIN_NEEDLE for n in candidate) and _better(candidate, best):
+            best = candidate
+
+    def flush() -> None:
+        if run:
+            consider(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, av in items:
+        if op is sre_c.LITERAL and av < 128:
+            run.append(chr(av).lower())
+            continue
+        if op is sre_c.AT:
+            continue  # zero-width: the literal run stays contiguous
+        flush()
+        if op is sre_c.SUBPATTERN:
+            consider(_seq_needles(av[3]))
+        elif op is sre_c.BRANCH:
+            alternatives = [_seq_needles(alt) for alt in av[1]]
+            if all(alternatives):
+                consider(frozenset().union(*alternatives))  # type: ignore[arg-type]
+        elif op in _REPEATS and av[0] >= 1:
+            consider(_seq_needles(av[2]))
+    flush()
+    return best
+
+
+def required_literals(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
+    """Return lowercased ASCII literals one of which every match of `pattern` contains, or None.
+
+    Alternations give one literal per branch (`(?:OOMKilled|exit code 137)` -> both), so a
+    prefilter can skip lines that contain none of them.
+    """
     try:
         parsed = sre_parse.parse(pattern, flags)
     except (re.error, OverflowError, RecursionError):
         return None
-    runs: list[str] = []
-    current: list[str] = []
-
-    def brk() -> None:
-        if current:
-            runs.append("".join(current))
-            current.clear()
-
-    def walk(sub: Any) -> None:
-        for op, av in sub:
-            if op is sre_c.LITERAL and av < 128:
-                current.append(chr(av).lower())
-            elif op is sre_c.SUBPATTERN:
-                walk(av[3])
-            elif op in _REPEATS and av[0] >= 1:
-                brk()
-                walk(av[2])
-                brk()
-            elif op is sre_c.AT:
-                continue  # zero-width: the literal run stays contiguous
-            else:
-                brk()
-
-    walk(parsed)
-    brk()
-    best = max(runs, key=len, default="")
-    return best or None
+    needles = _seq_needles(list(parsed))
+    return tuple(sorted(needles)) if needles else None
 
 
 def matches_empty(pattern: str, flags: int = 0) -> bool:
