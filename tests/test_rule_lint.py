@@ -24,3 +24,17 @@ def test_shipped_rules_load():
 def test_shipped_rules_lint_clean():
     issues = lint_rules(RULES)
     assert not issues, "\n".join(str(i) for i in issues)
+
+
+def test_each_documented_cause_has_three_positive_and_three_negative_examples():
+    from collections import Counter
+
+    from diagnoser.detect import load_rules
+
+    seven = ("oom_worker_reboot", "init_exception", "model_not_found", "scheduling_failure",
+             "run_exception", "autoscale_lag", "request_timeout")
+    rules = load_rules()
+    positive = Counter(r.cause for r in rules for _ in r.examples.positive)
+    negative = Counter(r.cause for r in rules for _ in r.examples.negative)
+    short = {c: (positive[c], negative[c]) for c in seven if positive[c] < 3 or negative[c] < 3}
+    assert not short, f"causes with fewer than 3 positive or negative examples: {short}"
