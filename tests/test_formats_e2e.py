@@ -14,7 +14,8 @@ import pytest
 
 from diagnoser.model import RawLine
 from diagnoser.pipeline import diagnose_lines
-from tests.conftest import ROOT
+from diagnoser.render import report_to_dict
+from tests.conftest import ROOT, validate_report
 from tests.framing import FRAMINGS
 
 DATA = ROOT / "tests" / "data"
@@ -72,7 +73,9 @@ SEVEN = {
 def _report(sample: str, framing: str):
     text = FRAMINGS[framing]((DATA / sample).read_text(errors="replace"))
     lines = (RawLine(f"file:{Path(sample).name}", i, line) for i, line in enumerate(text.splitlines(), start=1))
-    return diagnose_lines(lines, [sample])
+    report = diagnose_lines(lines, [sample])
+    validate_report(report_to_dict(report))
+    return report
 
 
 @pytest.mark.parametrize(("sample", "framing", "expected"), CASES, ids=[f"{c[2]}:{c[0]}:{c[1]}" for c in CASES])

@@ -13,7 +13,8 @@ import yaml
 
 from diagnoser.model import RawLine
 from diagnoser.pipeline import diagnose_lines
-from tests.conftest import ROOT
+from diagnoser.render import report_to_dict
+from tests.conftest import ROOT, validate_report
 from tests.framing import FRAMINGS
 
 REAL = ROOT / "tests" / "data" / "real"
@@ -52,6 +53,7 @@ def _lines(paths: list[Path], framing: str):
 )
 def test_recording_is_diagnosed_as_labelled(label, log, extras, framing):
     report = diagnose_lines(_lines([log, *extras], framing), [log.name])
+    validate_report(report_to_dict(report))
     causes = [d.cause for d in report.diagnoses]
     if label == "healthy":
         assert causes == [], f"healthy run diagnosed: {causes}"
