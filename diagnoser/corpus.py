@@ -187,3 +187,22 @@ def evaluate(cases: Iterable[Case], rules: Sequence | None = None) -> Evaluation
         causes = tuple(d.cause for d in report.diagnoses)
         outcomes.append(Outcome(case, causes[0] if causes else HEALTHY, causes))
     return Evaluation(tuple(outcomes))
+
+
+def record_baseline(path: Path, evaluation: Evaluation) -> None:
+    """Write this evaluation's score as the floor in `path`; refuse to lower an existing floor."""
+    old = yaml.safe_load(path.read_text()) if path.exists() else {}
+    old_correct = int((old or {}).get("min_correct", 0))
+    old_accuracy = float((old or {}).get("min_accuracy", 0.0))
+    accuracy = int(evaluation.accuracy * 10000) / 10000  # floor to 4 digits, so the run itself passes
+    if evaluation.correct < old_correct or accuracy < old_accuracy:
+        raise ConfigError(
+            f"this run ({evaluation.correct} correct, {accuracy:.2%}) is below the recorded floor "
+            f"({old_correct} correct, {old_accuracy:.2%})",
+            Location(str(path)),
+            "fix the regressions instead of lowering the floor",
+        )
+    path.write_text(
+        "# Written by `diagnoser corpus eval --record`: the suite fails below these numbers.\n"
+        f"min_correct: {evaluation.correct}\nmin_accuracy: {accuracy}\ncases: {len(evaluation.outcomes)}\n"
+    )

@@ -78,11 +78,17 @@ def _as_text(evaluation: Any) -> str:
 def eval_corpus(
     corpus: CorpusOpt = DEFAULT_CORPUS,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Raise the floor in this baseline file (e.g. corpus/baseline.yaml) to this run's score."),
+    ] = None,
 ) -> int:
     """Diagnose every case and print per-cause precision / recall / F1, the confusion matrix and failures."""
-    from diagnoser.corpus import evaluate, load_cases
+    from diagnoser.corpus import evaluate, load_cases, record_baseline
 
     evaluation = evaluate(load_cases(corpus))
+    if record is not None:
+        record_baseline(record, evaluation)
     if json_out:
         write_stdout(orjson.dumps(_as_dict(evaluation), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
     else:
