@@ -33,6 +33,9 @@ def select_platforms(observed: tuple[Platform, ...], override: Platform | None) 
     if override is not None:
         return (override,)
     chosen = list(observed)
+    # azmlinfsrv runs gunicorn for its workers: its knobs are its own environment variables.
+    if Platform.AZMLINFSRV in chosen and Platform.GUNICORN in chosen:
+        chosen.remove(Platform.GUNICORN)
     # azmlinfsrv runs under both SDK v1 and v2 deployments: without a marker, show both dialects.
     if Platform.AZMLINFSRV in chosen and not any(p in chosen for p in AZUREML):
         chosen.extend(AZUREML)

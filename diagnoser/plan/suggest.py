@@ -27,6 +27,8 @@ TIMEOUT_KNOBS: dict[str, tuple[str, int]] = {
     "request_settings.request_timeout_ms": ("ms", 5000),
     "request_timeout_ms": ("ms", 5000),
     "SCORING_TIMEOUT_MS": ("ms", 3600000),
+    # https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#custom-timeouts
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": ("s", 60),
 }
 
 
@@ -90,7 +92,7 @@ def suggest_timeout(knob: str, obs: Observations) -> Suggestion:
     """Suggest a timeout above the slowest request seen, in the knob's unit."""
     unit, default = TIMEOUT_KNOBS.get(knob, ("s", 30))
     current_value: int | None = None
-    if unit == "s" and obs.worker_timeout_s is not None:
+    if unit == "s" and knob in ("--timeout", "timeout", "WORKER_TIMEOUT") and obs.worker_timeout_s is not None:
         current_value = obs.worker_timeout_s
     elif unit == "ms" and knob == "SCORING_TIMEOUT_MS" and obs.scoring_timeout_ms is not None:
         current_value = obs.scoring_timeout_ms
