@@ -36,3 +36,22 @@ def test_corpus_labels_are_catalogue_causes():
     known = set(load_catalogue()) | {HEALTHY}
     unknown = {c.id: c.label for c in load_cases(CASES_DIR) if c.label not in known}
     assert not unknown
+
+
+SEVEN = ("oom_worker_reboot", "init_exception", "model_not_found", "scheduling_failure",
+         "run_exception", "autoscale_lag", "request_timeout")
+
+
+def test_corpus_composition_meets_the_bar():
+    """At least 250 cases; each documented cause 20+ cases in 3+ formats from 2+ origins;
+    40+ healthy and 40+ of other causes; 60 %+ recorded from real software by the lab."""
+    cases = load_cases(CASES_DIR)
+    assert len(cases) >= 250
+    for cause in SEVEN:
+        mine = [c for c in cases if c.label == cause]
+        assert len(mine) >= 20, (cause, len(mine))
+        assert len({c.format for c in mine}) >= 3, (cause, {c.format for c in mine})
+        assert len({c.origin for c in mine}) >= 2, (cause, {c.origin for c in mine})
+    assert sum(c.label == HEALTHY for c in cases) >= 40
+    assert sum(c.label not in SEVEN and c.label != HEALTHY for c in cases) >= 40
+    assert sum(c.origin.value == "lab" for c in cases) >= 0.6 * len(cases)

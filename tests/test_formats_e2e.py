@@ -1,6 +1,6 @@
 """Each documented cause is named from inputs in at least three formats, end to end.
 
-Container-side samples are real recordings (tests/data/real, corpus/lab) replayed in the framing a
+Container-side samples are real recordings (corpus/cases/lab, made by corpus/lab) replayed in the framing a
 runtime adds; cluster-side samples copy real kubectl / kubelet / kernel output (tests/data/formats,
 whose README names the public source of each layout).
 """
@@ -18,14 +18,14 @@ from diagnoser.render import report_to_dict
 from tests.conftest import ROOT, validate_report
 from tests.framing import FRAMINGS
 
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "data"  # samples not under corpus/ are relative to this
 
 # (sample, framing, expected top cause)
 CASES: list[tuple[str, str, str]] = [
     # oom_worker_reboot
-    ("real/gunicorn-20.1.0/oom-init.log", "raw", "oom_worker_reboot"),
-    ("real/azmlinfsrv-1.5.1/oom-run.log", "docker-json", "oom_worker_reboot"),
-    ("real/gunicorn-23.0.0/oom-run.log", "cri", "oom_worker_reboot"),
+    ("corpus/cases/lab/gunicorn-20.1.0/oom-init/input.log", "raw", "oom_worker_reboot"),
+    ("corpus/cases/lab/azmlinfsrv-1.5.1/oom-run/input.log", "docker-json", "oom_worker_reboot"),
+    ("corpus/cases/lab/gunicorn-23.0.0/oom-run/input.log", "cri", "oom_worker_reboot"),
     ("formats/describe_pod.txt", "raw", "oom_worker_reboot"),
     ("formats/pod.json", "raw", "oom_worker_reboot"),
     ("formats/pod.yaml", "raw", "oom_worker_reboot"),
@@ -33,15 +33,15 @@ CASES: list[tuple[str, str, str]] = [
     ("formats/dmesg.log", "raw", "oom_worker_reboot"),
     ("formats/syslog_short.log", "raw", "oom_worker_reboot"),
     # init_exception
-    ("real/azmlinfsrv-1.5.1/init-exception.log", "raw", "init_exception"),
-    ("real/azmlinfsrv-0.7.7/init-exception.log", "raw", "init_exception"),
-    ("real/gunicorn-27.0.1/init-exception.log", "docker-json", "init_exception"),
-    ("real/azmlinfsrv-1.0.0/import-syntax-error.log", "cri", "init_exception"),
-    ("real/gunicorn-20.1.0/init-exception.log", "kubectl-prefix", "init_exception"),
+    ("corpus/cases/lab/azmlinfsrv-1.5.1/init-exception/input.log", "raw", "init_exception"),
+    ("corpus/cases/lab/azmlinfsrv-0.7.7/init-exception/input.log", "raw", "init_exception"),
+    ("corpus/cases/lab/gunicorn-27.0.1/init-exception/input.log", "docker-json", "init_exception"),
+    ("corpus/cases/lab/azmlinfsrv-1.0.0/import-syntax-error/input.log", "cri", "init_exception"),
+    ("corpus/cases/lab/gunicorn-20.1.0/init-exception/input.log", "kubectl-prefix", "init_exception"),
     # model_not_found
-    ("real/azmlinfsrv-1.5.1/model-not-found.log", "raw", "model_not_found"),
-    ("real/gunicorn-23.0.0/model-dir-unset.log", "docker-json", "model_not_found"),
-    ("real/azmlinfsrv-0.8.4.2/model-dir-wrong.log", "cri", "model_not_found"),
+    ("corpus/cases/lab/azmlinfsrv-1.5.1/model-not-found/input.log", "raw", "model_not_found"),
+    ("corpus/cases/lab/gunicorn-23.0.0/model-dir-unset/input.log", "docker-json", "model_not_found"),
+    ("corpus/cases/lab/azmlinfsrv-0.8.4.2/model-dir-wrong/input.log", "cri", "model_not_found"),
     ("formats/kubectl_prefix.log", "raw", "model_not_found"),
     # scheduling_failure
     ("formats/describe_pending_gpu.txt", "raw", "scheduling_failure"),
@@ -51,17 +51,21 @@ CASES: list[tuple[str, str, str]] = [
     ("formats/events.yaml", "raw", "scheduling_failure"),
     ("formats/klog.log", "raw", "scheduling_failure"),
     # run_exception
-    ("real/azmlinfsrv-1.5.1/run-exception.log", "raw", "run_exception"),
-    ("real/gunicorn-20.1.0/run-exception.log", "docker-json", "run_exception"),
-    ("real/azmlinfsrv-0.7.7/run-exception.log", "cri", "run_exception"),
+    ("corpus/cases/lab/azmlinfsrv-1.5.1/run-exception/input.log", "raw", "run_exception"),
+    ("corpus/cases/lab/gunicorn-20.1.0/run-exception/input.log", "docker-json", "run_exception"),
+    ("corpus/cases/lab/azmlinfsrv-0.7.7/run-exception/input.log", "cri", "run_exception"),
     # autoscale_lag (the front proxy's access log answers 503)
-    ("real/gunicorn-27.0.1/overload-503-limit-conn.nginx-access.log", "raw", "autoscale_lag"),
-    ("real/gunicorn-23.0.0/overload-503-limit-req.nginx-access.log", "docker-json", "autoscale_lag"),
-    ("real/azmlinfsrv-1.5.1/overload-503-limit-conn.nginx-access.log", "cri", "autoscale_lag"),
+    ("corpus/cases/lab/gunicorn-27.0.1/overload-503-limit-conn/nginx-access.log", "raw", "autoscale_lag"),
+    (
+        "corpus/cases/lab/gunicorn-23.0.0/overload-503-limit-req/nginx-access.log",
+        "docker-json",
+        "autoscale_lag",
+    ),
+    ("corpus/cases/lab/azmlinfsrv-1.5.1/overload-503-limit-conn/nginx-access.log", "cri", "autoscale_lag"),
     # request_timeout
-    ("real/gunicorn-20.1.0/worker-timeout.log", "raw", "request_timeout"),
-    ("real/azmlinfsrv-1.5.1/scoring-timeout.log", "docker-json", "request_timeout"),
-    ("real/azmlinfsrv-0.7.7/worker-timeout.log", "cri", "request_timeout"),
+    ("corpus/cases/lab/gunicorn-20.1.0/worker-timeout/input.log", "raw", "request_timeout"),
+    ("corpus/cases/lab/azmlinfsrv-1.5.1/scoring-timeout/input.log", "docker-json", "request_timeout"),
+    ("corpus/cases/lab/azmlinfsrv-0.7.7/worker-timeout/input.log", "cri", "request_timeout"),
     ("formats/access_nginx_504.log", "raw", "request_timeout"),
 ]
 SEVEN = {
@@ -71,7 +75,8 @@ SEVEN = {
 
 
 def _report(sample: str, framing: str):
-    text = FRAMINGS[framing]((DATA / sample).read_text(errors="replace"))
+    path = ROOT / sample if sample.startswith("corpus/") else DATA / sample
+    text = FRAMINGS[framing](path.read_text(errors="replace"))
     lines = (RawLine(f"file:{Path(sample).name}", i, line) for i, line in enumerate(text.splitlines(), start=1))
     report = diagnose_lines(lines, [sample])
     validate_report(report_to_dict(report))

@@ -1,7 +1,10 @@
 """Logs recorded from real servers under real faults (corpus/lab) are diagnosed as their label says.
 
-Each recording is also replayed inside the framings a container runtime adds (Docker json-file,
-CRI, `kubectl logs --prefix`), so every cause is checked in several input formats.
+The lab writes each recording as a corpus case (corpus/cases/lab/<server>/<scenario>/case.yaml). The
+case's first input, the server's own log, is also replayed inside the framings a container runtime
+adds (Docker json-file, CRI, `kubectl logs --prefix`), so every cause is checked in several input
+formats; the other inputs (nginx access log, dmesg, docker inspect/events) are read as written. A
+case recorded under dockerd already is a json-file log, so it is read raw only.
 """
 
 from __future__ import annotations
@@ -9,27 +12,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
+from diagnoser.corpus import load_cases
 from diagnoser.model import RawLine
 from diagnoser.pipeline import diagnose_lines
 from diagnoser.render import report_to_dict
 from tests.conftest import ROOT, validate_report
 from tests.framing import FRAMINGS
 
-REAL = ROOT / "tests" / "data" / "real"
+LAB = ROOT / "corpus" / "cases" / "lab"
+ALREADY_FRAMED = {"docker"}  # formats whose first input is a runtime's own log file
 
 
-def _cases() -> list[tuple[str, Path, list[Path]]]:
-    cases = []
-    for meta_path in sorted(REAL.glob("*/*.meta.yaml")):
-        meta = yaml.safe_load(meta_path.read_text())
-        log = meta_path.with_name(meta.get("log") or meta_path.name.replace(".meta.yaml", ".log"))
-        if not log.exists():
-            continue
-        extras = [meta_path.with_name(name) for name in meta.get("extra_files") or []]
-        cases.append((meta["label"], log, [p for p in extras if p.exists()]))
-    return cases
+def _cases() -> list:
+    if not LAB.is_dir():
+        return []
+    params = []
+    for case in load_cases(LAB):
+        for framing in sorted(FRAMINGS):
+            if case.format in ALREADY_FRAMED and framing != "raw":
+                continue
+            params.append(pytest.param(case.label, list(case.inputs), framing, id=f"{case.id}-{framing}"))
+    return params
 
 
 CASES = _cases()
@@ -46,13 +50,10 @@ def _lines(paths: list[Path], framing: str):
             yield RawLine(f"file:{path.name}", number, line)
 
 
-@pytest.mark.skipif(not CASES, reason="no recordings in tests/data/real")
-@pytest.mark.parametrize("framing", sorted(FRAMINGS))
-@pytest.mark.parametrize(
-    ("label", "log", "extras"), CASES, ids=[f"{c[1].parent.name}/{c[1].stem}" for c in CASES]
-)
-def test_recording_is_diagnosed_as_labelled(label, log, extras, framing):
-    report = diagnose_lines(_lines([log, *extras], framing), [log.name])
+@pytest.mark.skipif(not CASES, reason="no lab cases in corpus/cases/lab")
+@pytest.mark.parametrize(("label", "inputs", "framing"), CASES)
+def test_recording_is_diagnosed_as_labelled(label, inputs, framing):
+    report = diagnose_lines(_lines(inputs, framing), [str(p) for p in inputs])
     validate_report(report_to_dict(report))
     causes = [d.cause for d in report.diagnoses]
     if label == "healthy":

@@ -5,9 +5,11 @@ Each scenario starts a real server (gunicorn of several major versions, or the A
 server azmlinfsrv) from its own venv in a cache dir outside the repo, injects one fault, drives a
 bounded amount of traffic, stops everything, and writes
 
-    tests/data/real/<server>/<scenario>.log        stdout+stderr of the server, merged in order
-    tests/data/real/<server>/<scenario>.meta.yaml  label, command line, knobs, true values
-    (+ .nginx-access.log / .nginx-error.log / .dmesg.log / .first.log where the scenario has them)
+    corpus/cases/lab/<server>/<scenario>/input.log   stdout+stderr of the server, merged in order
+    corpus/cases/lab/<server>/<scenario>/meta.yaml   label, command line, knobs, true values
+    corpus/cases/lab/<server>/<scenario>/case.yaml   the corpus case (label, format, origin, inputs)
+    (+ nginx-access.log / nginx-error.log / dmesg.log / first.log where the scenario has them;
+     docker-logs.log / docker-inspect.json / docker-events.log for the dockerd scenarios)
 
 Usage:
     python corpus/lab/run.py                         # every server, every scenario
@@ -40,7 +42,7 @@ from pathlib import Path
 
 LAB_DIR = Path(__file__).resolve().parent
 REPO = LAB_DIR.parent.parent
-OUT_DIR = REPO / "tests" / "data" / "real"
+OUT_DIR = REPO / "corpus" / "cases" / "lab"
 CACHE = Path(os.environ.get("DIAGNOSER_LAB_CACHE", "/tmp/diagnoser-lab"))
 CGROUP_PREFIX = "diagnoser-lab-"
 
@@ -183,8 +185,12 @@ class Scenario:
     payload: str = '{"data": [[1.0, 2.0, 3.0]]}'
     boot_wait: float = 15.0  # how long to wait for the liveness probe
     observe: float = 2.0  # seconds to keep recording after traffic
-    front: str | None = None  # None | "limit_conn" | "limit_req"
+    front: str | None = None  # None | "limit_conn" | "limit_req" | "plain" (no limit)
+    front_conn: int = 2  # nginx limit_conn
+    front_rate: str = "5r/s"  # nginx limit_req_zone rate
+    front_burst: int = 5  # nginx limit_req burst (nodelay)
     special: str | None = None  # None | "port_in_use" | "missing_server"
+    format: str | None = None  # main format of input.log when not the server kind's own
     truth: dict = field(default_factory=dict)
 
 
@@ -350,7 +356,6 @@ SCENARIOS = [
         "overload-503-limit-req",
         "autoscale_lag",
         "nginx (limit_req 5r/s burst 5 nodelay) in front; 40 POST /score 20 at a time",
-        kinds=("gunicorn",),
         score="slow_run.py",
         env={"LAB_RUN_SECONDS": "0.2"},
         front="limit_req",
@@ -372,6 +377,156 @@ SCENARIOS = [
         "azureml_inference_server_http.amlserver` in a bare venv",
         kinds=("azmlinfsrv",),
         special="missing_server",
+        format="plain",
+    ),
+    # ---- more variety for the thinner causes (run_exception, request_timeout, autoscale_lag)
+    Scenario(
+        "healthy-liveness-only",
+        "healthy",
+        "start, 10 liveness probes (GET /) 0.3 s apart, no scoring traffic, SIGTERM",
+        env={"LAB_PROBES": "10"},
+    ),
+    Scenario(
+        "healthy-slow-run",
+        "healthy",
+        "run() takes 1 s, well inside every timeout (gunicorn default 30 s, azmlinfsrv scoring "
+        "timeout default); 3 POST /score answer 200 after ~1 s",
+        score="slow_run.py",
+        env={"LAB_RUN_SECONDS": "1"},
+        requests=3,
+    ),
+    Scenario(
+        "healthy-burst",
+        "healthy",
+        "20 good POST /score 5 at a time against 1 worker (queueing, no errors)",
+        requests=20,
+        concurrency=5,
+    ),
+    Scenario(
+        "healthy-behind-nginx",
+        "healthy",
+        "nginx in front with no limit (proxy only), 10 good POST /score 2 at a time; nginx-access.log "
+        "is read with the server log (all 200)",
+        front="plain",
+        requests=10,
+        concurrency=2,
+        observe=1,
+    ),
+    Scenario(
+        "run-keyerror",
+        "run_exception",
+        'the client sends {"inputs": ...} instead of {"data": ...}: run() raises KeyError; 3 POST /score',
+        requests=3,
+        payload='{"inputs": [[1.0, 2.0, 3.0]]}',
+    ),
+    Scenario(
+        "run-bad-json",
+        "run_exception",
+        "the client sends a body that is not JSON: json.loads in run() raises JSONDecodeError "
+        "(a ValueError); 3 POST /score",
+        requests=3,
+        payload="data=1.0,2.0,3.0",
+    ),
+    Scenario(
+        "run-typeerror",
+        "run_exception",
+        'a feature is a string ({"data": [["a", 2.0, 3.0]]}): run() raises TypeError; 3 POST /score',
+        requests=3,
+        payload='{"data": [["a", 2.0, 3.0]]}',
+    ),
+    Scenario(
+        "run-exception-gthread",
+        "run_exception",
+        "run() raises ValueError under 2 gthread workers x 2 threads; 4 POST /score 2 at a time",
+        kinds=("gunicorn",),
+        score="run_raises.py",
+        worker_class="gthread",
+        workers=2,
+        requests=4,
+        concurrency=2,
+        payload='{"data": [[1.0, 2.0]]}',
+    ),
+    Scenario(
+        "run-exception-2workers",
+        "run_exception",
+        "run() raises ValueError with WORKER_COUNT=2; 4 POST /score 2 at a time",
+        kinds=("azmlinfsrv",),
+        score="run_raises.py",
+        workers=2,
+        requests=4,
+        concurrency=2,
+        payload='{"data": [[1.0, 2.0]]}',
+    ),
+    Scenario(
+        "worker-timeout-5s",
+        "request_timeout",
+        "run() sleeps 8 s, worker timeout is 5 s; 2 POST /score (client timeout 10 s)",
+        score="slow_run.py",
+        timeout=5,
+        env={"LAB_RUN_SECONDS": "8"},
+        requests=2,
+        observe=3,
+    ),
+    Scenario(
+        "worker-timeout-gthread-gil",
+        "request_timeout",
+        "gthread workers, --timeout 2, run() makes a 6 s C call that keeps the GIL (ctypes.PyDLL "
+        "sleep, as a native extension that never releases it): the worker cannot heartbeat and is "
+        "killed; 2 POST /score",
+        kinds=("gunicorn",),
+        score="gil_hold.py",
+        worker_class="gthread",
+        timeout=2,
+        env={"LAB_RUN_SECONDS": "6"},
+        requests=2,
+        observe=3,
+    ),
+    Scenario(
+        "scoring-timeout-500ms",
+        "request_timeout",
+        "run() sleeps 2 s, SCORING_TIMEOUT_MS=500; 3 POST /score",
+        kinds=("azmlinfsrv",),
+        score="slow_run.py",
+        env={"LAB_RUN_SECONDS": "2", "SCORING_TIMEOUT_MS": "500"},
+        requests=3,
+        observe=3,
+    ),
+    Scenario(
+        "scoring-timeout-2000ms",
+        "request_timeout",
+        "run() sleeps 4 s, SCORING_TIMEOUT_MS=2000, WORKER_COUNT=2; 4 POST /score 2 at a time",
+        kinds=("azmlinfsrv",),
+        score="slow_run.py",
+        workers=2,
+        env={"LAB_RUN_SECONDS": "4", "SCORING_TIMEOUT_MS": "2000"},
+        requests=4,
+        concurrency=2,
+        observe=5,
+    ),
+    Scenario(
+        "overload-503-limit-conn-1",
+        "autoscale_lag",
+        "nginx (limit_conn 1) in front of 1 worker whose run() takes 0.3 s; 30 POST /score 10 at a time",
+        score="slow_run.py",
+        env={"LAB_RUN_SECONDS": "0.3"},
+        front="limit_conn",
+        front_conn=1,
+        requests=30,
+        concurrency=10,
+        observe=1,
+    ),
+    Scenario(
+        "overload-503-limit-req-10rs",
+        "autoscale_lag",
+        "nginx (limit_req 10r/s burst 2 nodelay) in front; run() 0.1 s; 30 POST /score 15 at a time",
+        score="slow_run.py",
+        env={"LAB_RUN_SECONDS": "0.1"},
+        front="limit_req",
+        front_rate="10r/s",
+        front_burst=2,
+        requests=30,
+        concurrency=15,
+        observe=1,
     ),
 ]
 
@@ -589,7 +744,7 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     limit_conn_zone $server_name zone=per_server:1m;
-    limit_req_zone $server_name zone=per_server_rate:1m rate=5r/s;
+    limit_req_zone $server_name zone=per_server_rate:1m rate={rate};
     upstream model {{ server 127.0.0.1:{upstream}; }}
     server {{
         listen 127.0.0.1:{port};
@@ -715,11 +870,8 @@ def summarize(results: list[dict]) -> dict:
 
 
 def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
-    out_dir = out_root / server.name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir / f"{sc.name}.log"
-    for stale in out_dir.glob(f"{sc.name}.*"):
-        stale.unlink()
+    out_dir = clean_case_dir(out_root / server.name / sc.name)
+    log_path = out_dir / "input.log"
     workdir, model_env = prepare_workdir(server, sc)
     port = free_port()
     cmd, knob_env = server_command(server, sc, port, workdir)
@@ -766,7 +918,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
             truth["exit_code"] = p.returncode
             truth["installed"] = "python only (no azureml-inference-server-http, no azureml-defaults)"
         elif sc.special == "port_in_use":
-            first_log = out_dir / f"{sc.name}.first.log"
+            first_log = out_dir / "first.log"
             extra_files.append(first_log.name)
             with open(first_log, "wb") as log1:
                 p1 = subprocess.Popen(
@@ -828,13 +980,12 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
                 ndir = CACHE / "work" / server.name / sc.name / "nginx"
                 ndir.mkdir(parents=True, exist_ok=True)
                 nport = free_port()
-                limit = (
-                    "limit_conn per_server 2;"
-                    if sc.front == "limit_conn"
-                    else "limit_req zone=per_server_rate burst=5 nodelay;"
-                )
+                limit = {
+                    "limit_conn": f"limit_conn per_server {sc.front_conn};",
+                    "limit_req": f"limit_req zone=per_server_rate burst={sc.front_burst} nodelay;",
+                }.get(sc.front, "")
                 (ndir / "nginx.conf").write_text(
-                    NGINX_CONF.format(d=ndir, upstream=port, port=nport, limit=limit)
+                    NGINX_CONF.format(d=ndir, upstream=port, port=nport, limit=limit, rate=sc.front_rate)
                 )
                 nginx = subprocess.Popen(
                     ["nginx", "-p", str(ndir), "-c", str(ndir / "nginx.conf"), "-e", str(ndir / "error.log")],
@@ -847,7 +998,12 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
                 truth["nginx_health"] = wait_healthy(f"http://127.0.0.1:{nport}/", nginx, 5)
                 score_url = f"http://127.0.0.1:{nport}/score"
                 truth["nginx_port"] = nport
-                truth["nginx_limit"] = limit
+                truth["nginx_limit"] = limit + (f" (rate={sc.front_rate})" if sc.front == "limit_req" else "")
+            if "LAB_PROBES" in sc.env and p.poll() is None:
+                truth["probes"] = []
+                for _ in range(int(sc.env["LAB_PROBES"])):
+                    truth["probes"].append(http("GET", base + "/", timeout=HEALTH_TIMEOUT))
+                    time.sleep(0.3)
             if p.poll() is None:
                 results = drive(sc, score_url, p, client_timeout)
             else:
@@ -876,8 +1032,8 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
                 kill_group(nginx, grace=3)
                 ndir = CACHE / "work" / server.name / sc.name / "nginx"
                 for src, dst in (
-                    ("access.log", f"{sc.name}.nginx-access.log"),
-                    ("error.log", f"{sc.name}.nginx-error.log"),
+                    ("access.log", "nginx-access.log"),
+                    ("error.log", "nginx-error.log"),
                 ):
                     if (ndir / src).exists():
                         shutil.copy(ndir / src, out_dir / dst)
@@ -900,7 +1056,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
                 new = after[len(dmesg_before) :] if after[: len(dmesg_before)] == dmesg_before else after
                 block = oom_blocks(new, cg.path.name)
                 if block:
-                    dpath = out_dir / f"{sc.name}.dmesg.log"
+                    dpath = out_dir / "dmesg.log"
                     dpath.write_text("\n".join(block) + "\n")
                     extra_files.append(dpath.name)
                 truth["kernel_killed_pids"] = [
@@ -915,6 +1071,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
         "description": sc.description,
         "server": server.kind,
         "server_name": server.name,
+        "format": sc.format or server.kind,
         "version": server.version,
         "installed": installed_versions(server) if sc.special != "missing_server" else {"python": "3.11"},
         "command": cmd if not cg else cg.wrap(cmd),
@@ -938,8 +1095,48 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
         "extra_files": extra_files,
         "truth": truth,
     }
-    write_meta(out_dir / f"{sc.name}.meta.yaml", meta)
+    write_meta(out_dir / "meta.yaml", meta)
+    write_case(out_dir, meta)
     return meta
+
+
+def clean_case_dir(case_dir: Path) -> Path:
+    """Create the case folder, removing the files a previous run left in it."""
+    case_dir.mkdir(parents=True, exist_ok=True)
+    for stale in case_dir.iterdir():
+        if stale.is_file():
+            stale.unlink()
+    return case_dir
+
+
+# Side files an operator would paste along with the server log, per label (read in this order).
+PASTED_WITH = {
+    "oom_worker_reboot": ("dmesg.log", "docker-inspect.json", "docker-events.log"),
+}
+ALWAYS_PASTED = ("nginx-access.log",)  # a front proxy's access log goes with its upstream's log
+
+
+def case_inputs(case_dir: Path, label: str) -> list[str]:
+    """The files `diagnose` reads for this case: the server's own log first, then the side files
+    an operator would also paste (the front proxy's access log for 503s, kernel / runtime OOM
+    reports for memory kills)."""
+    names = [*ALWAYS_PASTED, *PASTED_WITH.get(label, ())]
+    return ["input.log"] + [n for n in names if (case_dir / n).is_file()]
+
+
+def write_case(case_dir: Path, meta: dict) -> None:
+    """Write case.yaml (diagnoser/corpus.py's format) from the lab's meta."""
+    server = meta.get("server_name") or meta.get("server")
+    case = {
+        "label": meta["label"],
+        "secondary": [],
+        "format": meta.get("format") or meta["server"],
+        "origin": "lab",
+        "source": f"corpus/lab scenario {meta['scenario']} on {server}",
+        "inputs": case_inputs(case_dir, meta["label"]),
+        "notes": meta.get("description", ""),
+    }
+    write_meta(case_dir / "case.yaml", case)
 
 
 def write_meta(path: Path, meta: dict) -> None:
@@ -969,23 +1166,45 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     only = {x for a in args.only for x in a.split(",") if x}
     servers = {x for a in args.server for x in a.split(",") if x}
+    sys.path.insert(0, str(LAB_DIR))
+    import dockerlab
+
     if args.list:
         for s in SERVERS:
             print("server  ", s.name)
-        for sc in SCENARIOS:
+        print("server  ", dockerlab.SERVER_NAME, "(private dockerd, containers --network none)")
+        for sc in [*SCENARIOS, *dockerlab.DOCKER_SCENARIOS]:
             print("scenario", f"{sc.name:28} {sc.label:20} {','.join(sc.kinds)}")
         return 0
-    unknown = (only - {s.name for s in SCENARIOS}) | (servers - {s.name for s in SERVERS})
+    unknown = (only - {s.name for s in [*SCENARIOS, *dockerlab.DOCKER_SCENARIOS]}) | (
+        servers - {s.name for s in SERVERS} - {dockerlab.SERVER_NAME}
+    )
     if unknown:
         ap.error(f"unknown: {sorted(unknown)}")
     failures = 0
     selected = [s for s in SERVERS if not servers or s.name in servers]
+    docker_scenarios = [
+        sc
+        for sc in dockerlab.DOCKER_SCENARIOS
+        if (not servers or dockerlab.SERVER_NAME in servers) and (not only or sc.name in only)
+    ]
     ready = []
     for server in selected:  # installs need the network: do them before leaving it
         if ensure_venv(server):
             ready.append(server)
         else:
             failures += 1
+    if docker_scenarios and not os.environ.get("DIAGNOSER_LAB_NETNS"):
+        why = (
+            "dockerd not installed (apt-get install -y docker.io)"
+            if not shutil.which("dockerd")
+            else dockerlab.ensure_rootfs()
+        )
+        if why:
+            print(f"[lab] {dockerlab.SERVER_NAME}: skipped: {why}", file=sys.stderr)
+            failures += 1
+            docker_scenarios = []
+            os.environ["DIAGNOSER_LAB_NO_DOCKER"] = "1"
     if not args.no_netns and not os.environ.get("DIAGNOSER_LAB_NETNS"):
         # azmlinfsrv hard-codes its bind host to 0.0.0.0. Run the whole lab in a private network
         # namespace whose only interface is loopback, so nothing is reachable from outside.
@@ -1023,6 +1242,8 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as e:  # keep going; report at the end
                 failures += 1
                 print(f"[lab] {server.name:20} {sc.name:28} FAILED: {type(e).__name__}: {e}", flush=True)
+    if docker_scenarios and not os.environ.get("DIAGNOSER_LAB_NO_DOCKER"):
+        failures += dockerlab.run_all(docker_scenarios, args.out, write_meta, write_case, clean_case_dir)
     return 1 if failures else 0
 
 
