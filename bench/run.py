@@ -1,0 +1,136 @@
+"""Benchmark diagnose against grep -cE on the same file, in one run; print ratios.
+
+    python bench/run.py --size-mb 50          # CI size
+    python bench/run.py --size-mb 1024        # the 1 GB budget; --size-mb 10240 for 10 GB
+
+Measures: diagnose wall time, MB/s and peak RSS; `grep -cE` with the union of the rules' patterns
+(translated to POSIX ERE where they can be, their required literals otherwise); Drain3 lines/s on
+the first lines of the same file as a peer reference (when drain3 is installed); start-up of
+`diagnose` on a 50-line log against `python -c pass` from the same interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.generate import generate  # noqa: E402
+
+CACHE = Path(os.environ.get("DIAGNOSER_BENCH_DIR", Path(tempfile.gettempdir()) / "diagnoser-bench"))
+TIME = "/usr/bin/time"
+
+
+def _to_ere(pattern: str) -> str | None:
+    """Translate a Python regex to POSIX ERE, or None when it uses what ERE lacks."""
+    if re.search(r"\(\?[=!<]|\(\?>|\\[AZz]|\*\?|\+\?|\?\?|\{\d+,?\d*\}\?", pattern):
+        return None
+    ere = re.sub(r"\(\?P<\w+>", "(", pattern)
+    ere = ere.replace("(?:", "(")
+    ere = re.sub(r"^\(\?i\)", "", ere)
+    if "(?" in ere:
+        return None
+    for a, b in ((r"\d", "[0-9]"), (r"\s", "[[:space:]]"), (r"\S", "[^[:space:]]"), (r"\w", "[[:alnum:]_]")):
+        ere = ere.replace(a, b)
+    return ere
+
+
+def grep_patterns() -> list[str]:
+    """Return the union of the shipped rules' text patterns as ERE (literals where ERE cannot say it)."""
+    from diagnoser.detect import load_rules
+    from diagnoser.detect.engine import test_needles
+
+    out: list[str] = []
+    for rule in load_rules():
+        for matcher in rule.matchers:
+            for test in matcher.tests:
+                if test.field not in ("message", "text"):
+                    continue
+                if test.op.value == "re":
+                    for rx in test.regexes:
+                        ere = _to_ere(rx.pattern)
+                        if ere is not None:
+                            out.append(ere)
+                        else:
+                            out.extend(re.escape(n) for n in test_needles(test) or ())
+                else:
+                    out.extend(re.escape(str(v)) for v in test.values)
+    return sorted(set(out))
+
+
+def _timed(cmd: list[str], stdin_path: Path | None = None) -> tuple[float, int, str]:
+    """Run cmd under GNU time; return (wall seconds, peak RSS kB, stdout)."""
+    with tempfile.NamedTemporaryFile("r") as tf, open(stdin_path or os.devnull, "rb") as stdin:
+        proc = subprocess.run([TIME, "-f", "%e %M", "-o", tf.name, *cmd], stdin=stdin, capture_output=True, timeout=7200)
+        wall, rss = tf.read().split()[-2:]
+    return float(wall), int(rss), proc.stdout.decode(errors="replace")
+
+
+def drain3_rate(path: Path, lines: int = 200_000) -> float | None:
+    """Return Drain3's lines per second on the first lines of `path`, or None without drain3."""
+    try:
+        from drain3 import TemplateMiner
+    except ImportError:
+        return None
+    miner = TemplateMiner()
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        batch = [next(fh) for _ in range(lines)]
+    start = time.perf_counter()
+    for line in batch:
+        miner.add_log_message(line.rstrip("\n"))
+    return lines / (time.perf_counter() - start)
+
+
+def startup(repeat: int = 5) -> tuple[float, float]:
+    """Return median seconds of `diagnose` on a 50-line log and of `python -c pass`."""
+    small = CACHE / "startup-50.log"
+    with open(generate(CACHE / "startup-src.log", 1 << 16)) as src:
+        small.write_text("".join(next(src) for _ in range(50)))
+    runs_d, runs_p = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "diagnoser", str(small)], capture_output=True, timeout=120)
+        runs_d.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], capture_output=True, timeout=120)
+        runs_p.append(time.perf_counter() - t)
+    return statistics.median(runs_d), statistics.median(runs_p)
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mb", type=float, default=50)
+    ap.add_argument("--no-drain3", action="store_true")
+    args = ap.parse_args()
+    path = generate(CACHE / f"mixed-{int(args.size_mb)}mb.log", int(args.size_mb * 2**20))
+    mb = path.stat().st_size / 2**20
+    patterns = CACHE / "patterns.ere"
+    patterns.write_text("\n".join(grep_patterns()) + "\n")
+    d_wall, d_rss, _ = _timed([sys.executable, "-m", "diagnoser", "--json", str(path)])
+    g_wall, g_rss, g_out = _timed(["grep", "-cE", "-f", str(patterns), str(path)])
+    rate = None if args.no_drain3 else drain3_rate(path)
+    s_d, s_p = startup()
+    rows = [
+        ("input", f"{mb:.0f} MB, {sum(1 for _ in open(path, 'rb'))} lines"),
+        ("diagnose", f"{d_wall:.2f} s, {mb / d_wall:.1f} MB/s, peak RSS {d_rss / 1024:.0f} MB"),
+        ("grep -cE (rules' union)", f"{g_wall:.2f} s, {mb / max(g_wall, 0.01):.1f} MB/s, {g_out.strip()} matching lines"),
+        ("throughput ratio diagnose/grep", f"{g_wall / d_wall:.3f}x (budget >= 1.0x)"),
+        ("drain3", f"{rate:,.0f} lines/s" if rate else "not installed"),
+        ("start-up diagnose / python -c pass", f"{s_d * 1000:.0f} ms / {s_p * 1000:.0f} ms = {s_d / s_p:.2f}x (budget <= 3x)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
