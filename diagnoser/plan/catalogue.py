@@ -15,6 +15,7 @@ CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "catalogue"
 CAUSE_KEYS = {"id", "title", "severity", "summary", "description", "seed_section", "docs", "fix"}
 STEP_KEYS = {"platform", "action", "knob", "where", "text", "why", "docs", "snippet", "suggest"}
 SUGGESTERS = {"memory", "timeout", "replicas", "workers"}
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> dict[str, Cause]:
     causes: dict[str, Cause] = {}
     for path in sorted(directory.glob("*.yaml")):
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader, libyaml's when present
         cause = _cause_from_dict(data, path)
         causes[cause.id] = cause
     return causes
