@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from diagnoser.collect import InputSource
 from diagnoser.collect.files import read_lines
@@ -14,6 +16,9 @@ from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLi
 from diagnoser.parse import ParseStats, parse_lines
 from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
 from diagnoser.rank import rank
+
+if TYPE_CHECKING:
+    from diagnoser.collect.base import Outcome, Request, SourceKind
 
 MAX_SUSPICIOUS = 5
 EVIDENCE_CHARS = 500
@@ -26,6 +31,7 @@ class Options:
     rules: tuple | None = None  # tuple[Rule, ...]; None loads the shipped rules
     plan: PlanOptions = field(default_factory=PlanOptions)
     top: int | None = None
+    warnings: tuple[str, ...] = ()  # collection warnings (from collectors or a bundle), listed first
 
 
 def _suspicious(event: Event) -> bool:
@@ -53,7 +59,7 @@ def diagnose_lines(lines: Iterable[RawLine], sources: Sequence[str], options: Op
             suspicious.append(_evidence(event))
     catalogue = load_catalogue()
     platforms = select_platforms(obs.platforms, options.plan.platform)
-    warnings: list[str] = []
+    warnings: list[str] = list(options.warnings)
     diagnoses: list[Diagnosis] = []
     for entry in rank(engine.finish()):
         cause = catalogue.get(entry.cause)
@@ -92,3 +98,54 @@ def _chain(sources: Sequence[InputSource], stdin: BinaryIO | None) -> Iterator[R
 def diagnose(sources: Sequence[InputSource], options: Options | None = None, stdin: BinaryIO | None = None) -> Report:
     """Diagnose files and/or stdin."""
     return diagnose_lines(_chain(sources, stdin), [s.name for s in sources], options)
+
+
+def diagnose_collected(
+    sources: Sequence[InputSource],
+    outcome: Outcome | None,
+    options: Options | None = None,
+    stdin: BinaryIO | None = None,
+    bundle_dir: str | Path | None = None,
+    bundle_meta: dict[str, Any] | None = None,
+) -> Report:
+    """Diagnose files and/or stdin plus what collectors found, optionally saving it all as a bundle."""
+    options = options or Options()
+    names = [s.name for s in sources] + ([p.source for p in outcome.pieces] if outcome else [])
+    lines: Iterator[RawLine] = _chain(sources, stdin)
+    if outcome is not None:
+        lines = itertools.chain(lines, outcome.lines())
+        options = dataclasses.replace(options, warnings=options.warnings + outcome.warnings)
+    writer = None
+    if bundle_dir is not None:
+        from diagnoser.collect.bundle import BundleWriter
+
+        writer = BundleWriter(bundle_dir, names, bundle_meta)
+        lines = writer.tee(lines)
+    report = diagnose_lines(lines, names, options)
+    if writer is not None:
+        writer.finish(options.warnings)
+    return report
+
+
+def diagnose_service(
+    sources: Sequence[InputSource],
+    request: Request,
+    kinds: Sequence[SourceKind],
+    options: Options | None = None,
+    stdin: BinaryIO | None = None,
+    bundle_dir: str | Path | None = None,
+) -> tuple[Report, Outcome]:
+    """Collect the service from the chosen sources, then diagnose it together with any files."""
+    from diagnoser.collect.base import collect_service
+
+    outcome = collect_service(request, kinds, have_other_input=bool(sources))
+    meta = {
+        "service": request.service,
+        "namespace": request.namespace,
+        "context": request.context,
+        "since_seconds": request.since_seconds,
+        "tail": request.tail,
+        "used": list(outcome.used),
+        "skipped": list(outcome.skipped),
+    }
+    return diagnose_collected(sources, outcome, options, stdin, bundle_dir, meta), outcome

@@ -24,10 +24,13 @@ class InputSource:
     """One input: a path, or "-" for standard input."""
 
     path: str
+    label: str | None = None  # the source name a bundle recorded for this file
 
     @property
     def name(self) -> str:
-        """Return the source name used in evidence: "stdin" or "file:PATH"."""
+        """Return the source name used in evidence: "stdin", "file:PATH", or the label a bundle gave it."""
+        if self.label is not None:
+            return self.label
         return "stdin" if self.path == "-" else f"file:{self.path}"
 
 
@@ -48,6 +51,14 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
             problems.append(InputError("permission denied", Location(path), "run as a user who can read it"))
             continue
         if stat.S_ISDIR(mode):
+            from diagnoser.collect.bundle import bundle_sources, is_bundle
+
+            if is_bundle(path):
+                try:
+                    sources += [InputSource(file, label) for file, label in bundle_sources(path)]
+                except InputError as exc:
+                    problems.append(exc)
+                continue
             problems.append(
                 InputError("is a directory, not a log file", Location(path), f"pass the files inside it, e.g. {path}/*.log")
             )
