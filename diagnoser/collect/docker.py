@@ -73,7 +73,7 @@ class DockerCollector(Collector):
             from docker.errors import DockerException
         except ImportError as exc:
             raise unavailable(
-                "docker SDK not installed", exc, "pip install 'diagnoser[collectors]' or pip install docker"
+                "docker SDK not installed", exc, "reinstall diagnoser, or pip install docker"
             ) from None
         where = os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
         _probe(where, request.timeout)

@@ -380,7 +380,7 @@ class _Api:
             raise unavailable(
                 "kubernetes client not installed",
                 exc,
-                "pip install 'diagnoser[collectors]' or pip install kubernetes",
+                "reinstall diagnoser, or pip install kubernetes",
             ) from None
         self.timeout = request.timeout
         cfg = client.Configuration()
