@@ -174,13 +174,13 @@ def load_cases(root: Path) -> list[Case]:
     return [_case_from_dir(p.parent, root) for p in sorted(root.rglob(CASE_FILE))]
 
 
-def evaluate(cases: Iterable[Case], rules: Sequence | None = None) -> Evaluation:
-    """Diagnose every case with the engine and return the evaluation."""
+def evaluate(cases: Iterable[Case], rules: Sequence | None = None, classifier: bool = True) -> Evaluation:
+    """Diagnose every case with the engine (rules and classifier, or rules alone) and return the evaluation."""
     from diagnoser.collect import InputSource
     from diagnoser.detect import load_rules
     from diagnoser.pipeline import Options, diagnose
 
-    options = Options(rules=tuple(rules) if rules is not None else load_rules())
+    options = Options(rules=tuple(rules) if rules is not None else load_rules(), classifier=classifier)
     outcomes = []
     for case in cases:
         report = diagnose([InputSource(str(p)) for p in case.inputs], options)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from diagnoser.collect import InputSource
 from diagnoser.collect.files import read_lines
 from diagnoser.detect import Engine, load_rules
+from diagnoser.detect.classifier import Classifier, load_model
 from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report, clip_record
 from diagnoser.parse import ParseStats, parse_lines
 from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
@@ -32,6 +33,7 @@ class Options:
     plan: PlanOptions = field(default_factory=PlanOptions)
     top: int | None = None
     warnings: tuple[str, ...] = ()  # collection warnings (from collectors or a bundle), listed first
+    classifier: bool = True  # combine the shipped classifier with the rules (False: rules alone)
 
 
 def _suspicious(event: Event) -> bool:
@@ -49,19 +51,29 @@ def diagnose_lines(lines: Iterable[RawLine], sources: Sequence[str], options: Op
     options = options or Options()
     rules = options.rules if options.rules is not None else load_rules()
     engine = Engine(rules)
+    model = load_model() if options.classifier else None
+    classifier = Classifier(model) if model is not None else None
     obs = Observations()
     stats = ParseStats()
     suspicious: list[Evidence] = []
     for event in parse_lines(lines, stats):
         engine.feed(event)
         obs.feed(event)
+        if classifier is not None:
+            classifier.feed(event)
         if len(suspicious) < MAX_SUSPICIOUS and _suspicious(event):
             suspicious.append(_evidence(event))
+    verdict = classifier.finish() if classifier is not None else None
     catalogue = load_catalogue()
     platforms = select_platforms(obs.platforms, options.plan.platform)
     warnings: list[str] = list(options.warnings)
     diagnoses: list[Diagnosis] = []
-    for entry in rank(engine.finish()):
+    ranked = rank(
+        engine.finish(),
+        verdict.probabilities if verdict else None,
+        verdict.finding if verdict else None,
+    )
+    for entry in ranked:
         cause = catalogue.get(entry.cause)
         if cause is None:
             warnings.append(f"rule {entry.best.rule} names cause {entry.cause!r}, which the catalogue lacks")

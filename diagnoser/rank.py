@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from diagnoser.model import Evidence, Finding, Origin, Severity
 
 MAX_EVIDENCE = 10
 MAX_CONFIDENCE = 0.99
+AGREEMENT = 0.3  # classifier probability at which it counts as agreeing with a rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,27 @@ def order(entries: list[Ranked]) -> list[Ranked]:
     return result
 
 
-def rank(findings: list[Finding]) -> list[Ranked]:
+def combine(entries: list[Ranked], probabilities: Mapping[str, float], fallback: Finding | None) -> list[Ranked]:
+    """Fold the classifier into the rules' entries: agreement raises confidence, and when no
+    rule fired its own sure finding stands alone."""
+    if not entries:
+        return merge([fallback]) if fallback is not None else []
+    out = []
+    for entry in entries:
+        p = probabilities.get(entry.cause, 0.0)
+        if p >= AGREEMENT:
+            entry = replace(entry, origin=Origin.BOTH, confidence=round(_noisy_or([entry.confidence, p]), 3))
+        out.append(entry)
+    return out
+
+
+def rank(
+    findings: list[Finding],
+    probabilities: Mapping[str, float] | None = None,
+    classifier_finding: Finding | None = None,
+) -> list[Ranked]:
     """Return merged findings, best first, root causes before the symptoms they explain."""
-    return order(merge(findings))
+    entries = merge(findings)
+    if probabilities is not None:
+        entries = combine(entries, probabilities, classifier_finding)
+    return order(entries)

@@ -40,6 +40,9 @@ def diagnose(
     colour: Annotated[
         bool | None, typer.Option("--color/--no-color", help="Colour (default: on a TTY unless NO_COLOR).", rich_help_panel="Output")
     ] = None,
+    rules_only: Annotated[
+        bool, typer.Option("--rules-only", help="Rules alone: leave the shipped classifier out.", rich_help_panel="Tuning")
+    ] = False,
     rules_dir: Annotated[
         list[Path] | None, typer.Option("--rules", help="Rule files or directories instead of the shipped rules.", rich_help_panel="Tuning")
     ] = None,
@@ -97,7 +100,7 @@ def diagnose(
         platform=platform,
         replicas=ReplicaInputs(target_rps, request_seconds, max_requests_per_container, target_utilization),
     )
-    options = Options(rules=rules, plan=plan, top=top, warnings=bundle_warnings(inputs))
+    options = Options(rules=rules, plan=plan, top=top, warnings=bundle_warnings(inputs), classifier=not rules_only)
     if service is not None:
         report = _collect_and_diagnose(sources, service, source, namespace, context, since, tail, timeout, journal, options, save_bundle)
     else:

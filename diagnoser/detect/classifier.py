@@ -1,0 +1,141 @@
+"""The classifier at diagnosis time: a linear model over masked-template features, in plain Python.
+
+The model is trained by `diagnoser corpus train` (scikit-learn, see diagnoser/learn.py) and ships as
+JSON data in the package: loading it runs no code and unpickles nothing, and diagnosing needs
+neither scikit-learn nor numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+
+from diagnoser.detect.features import FeatureBag
+from diagnoser.errors import ConfigError, Location
+from diagnoser.model import Event, Evidence, Finding, Origin, Severity, clip_record
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "classifier.json"
+HEALTHY = "healthy"
+FORMAT_VERSION = 1
+EVIDENCE_LINES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class LinearModel:
+    """Per-token class weights with idf, intercepts, and the confidence a diagnosis needs."""
+
+    classes: tuple[str, ...]
+    idf: dict[str, float]
+    weights: dict[str, tuple[float, ...]]
+    intercept: tuple[float, ...]
+    threshold: float  # minimum probability for a classifier-only diagnosis
+
+
+def model_from_dict(data: object, where: str = "model") -> LinearModel:
+    """Build a LinearModel from parsed JSON, checking its shape."""
+    try:
+        assert isinstance(data, dict) and data["format_version"] == FORMAT_VERSION
+        classes = tuple(str(c) for c in data["classes"])
+        n = len(classes)
+        weights = {str(t): tuple(float(x) for x in w) for t, w in data["weights"].items()}
+        assert all(len(w) == n for w in weights.values())
+        intercept = tuple(float(x) for x in data["intercept"])
+        assert len(intercept) == n
+        idf = {str(t): float(v) for t, v in data["idf"].items()}
+        return LinearModel(classes, idf, weights, intercept, float(data["threshold"]))
+    except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"not a classifier model of format {FORMAT_VERSION} ({exc!r})", Location(where)) from None
+
+
+@lru_cache(maxsize=2)
+def load_model(path: Path = MODEL_PATH) -> LinearModel | None:
+    """Return the shipped model, or None when none has been trained yet."""
+    if not path.exists():
+        return None
+    return model_from_dict(orjson.loads(path.read_bytes()), str(path))
+
+
+def vectorize(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
+    """Return the L2-normalised sublinear tf-idf vector of known tokens."""
+    vec = {t: (1.0 + math.log(c)) * idf[t] for t, c in counts.items() if c > 0 and t in idf}
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {t: v / norm for t, v in vec.items()} if norm else {}
+
+
+def probabilities(model: LinearModel, vec: dict[str, float]) -> list[tuple[str, float]]:
+    """Return (class, probability) pairs, most probable first."""
+    scores = list(model.intercept)
+    for tok, x in vec.items():
+        w = model.weights.get(tok)
+        if w is not None:
+            for i, wi in enumerate(w):
+                scores[i] += wi * x
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return sorted(((c, e / total) for c, e in zip(model.classes, exps, strict=True)), key=lambda p: -p[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the classifier thinks of one input: every class probability, and its finding if it is sure."""
+
+    probabilities: dict[str, float]
+    finding: Finding | None
+
+
+class Classifier:
+    """Stream events in, get at most one Finding out: the cause the model finds most probable."""
+
+    def __init__(self, model: LinearModel):
+        self.model = model
+        self.bag = FeatureBag()
+
+    def feed(self, event: Event) -> None:
+        """Add one event."""
+        self.bag.feed(event)
+
+    def predict(self) -> list[tuple[str, float]]:
+        """Return class probabilities for what was fed."""
+        return probabilities(self.model, vectorize(self.bag.finish(), self.model.idf))
+
+    def finish(self) -> Verdict:
+        """Return the class probabilities and, when sure of a cause, a Finding for it."""
+        ranked = self.predict()
+        return Verdict(dict(ranked), self._finding(*ranked[0]))
+
+    def _finding(self, cause: str, p: float) -> Finding | None:
+        """Return a Finding for `cause`, or None when it is healthy or below the model's threshold."""
+        if cause == HEALTHY or p < self.model.threshold:
+            return None
+        return Finding(
+            cause=cause,
+            rule=None,
+            origin=Origin.CLASSIFIER,
+            severity=Severity.HIGH,
+            confidence=round(p, 3),
+            title=cause,
+            summary=f"No rule matched; the classifier, trained on the labelled corpus, finds {cause} most likely "
+            f"(p={p:.2f}) from the wording of the lines below.",
+            evidence=self._evidence(cause),
+            count=self.bag.suspicious,
+        )
+
+    def _evidence(self, cause: str) -> tuple[Evidence, ...]:
+        """Return the suspicious lines whose tokens weigh most towards `cause`."""
+        index = self.model.classes.index(cause)
+        scored = []
+        for event, toks in self.bag.evidence:
+            weight = sum(self.model.weights.get(t, ())[index] if t in self.model.weights else 0.0 for t in toks)
+            if weight > 0:
+                scored.append((weight, event))
+        best = sorted(scored, key=lambda we: -we[0])[:EVIDENCE_LINES]
+        return tuple(
+            Evidence(e.source, e.line, clip_record(e.text), ("classifier",), e.timestamp)
+            for _, e in sorted(best, key=lambda we: (we[1].source, we[1].line))
+        )
