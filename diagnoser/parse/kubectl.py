@@ -99,6 +99,66 @@ def event_row(cells: dict[str, str], fmt: str, common: dict[str, Any]) -> Rec | 
     return Rec(message=msg, format=fmt, level=level, component=comp or "k8s", fields=f)
 
 
+# -- event rows pasted without their table header ------------------------------------------------------
+# kubectl prints tables with tabwriter (padding >= 2 spaces; old describe used tabs), so columns are
+# separated by a tab or at least two spaces. A row is recognised by its shape alone: an event type,
+# a CamelCase reason, an age (`3m`, `2m10s`, `<unknown>`, `<invalid>`, optionally `(x5 over 4m)`).
+_SEP = r"(?:[ ]*\t[ \t]*|[ ]{2,})"
+_AGE = r"(?:(?:\d+[smhdy]){1,3}|<unknown>|<invalid>)"
+_AGE_X = rf"{_AGE}(?: \(x\d+ over {_AGE}\))?"
+_REASON = r"[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*"  # BackOff, FailedScheduling, OOMKilling, SystemOOM
+_FROM = r"(?:\{[^}\t]*\}|[a-z][\w.\-/]*(?:, [\w.\-]+)?)"
+_ROW_DESCRIBE = re.compile(  # Type Reason Age From Message (kubectl describe, 1.6+)
+    rf"[ \t]*(?P<TYPE>Normal|Warning){_SEP}(?P<REASON>{_REASON}){_SEP}(?P<Age>{_AGE_X}){_SEP}"
+    rf"(?P<From>{_FROM}){_SEP}(?P<MESSAGE>\S.*)"
+)
+_ROW_DESCRIBE_OLD = re.compile(  # FirstSeen LastSeen Count From SubObjectPath Type Reason Message (<= 1.5)
+    rf"[ \t]*(?P<FIRST>{_AGE}){_SEP}(?P<Age>{_AGE}){_SEP}(?P<COUNT>\d+){_SEP}(?P<From>{_FROM}){_SEP}"
+    rf"(?:(?P<SUBOBJECT>[\w.]*\{{[^}}\s]*\}}|[a-z][\w.]*){_SEP})?(?P<TYPE>Normal|Warning){_SEP}"
+    rf"(?P<REASON>{_REASON}){_SEP}(?P<MESSAGE>\S.*)"
+)
+_ROW_GET = re.compile(  # [NAMESPACE] LAST SEEN TYPE REASON OBJECT MESSAGE (kubectl get events, 1.14+)
+    rf"(?:(?P<NAMESPACE>[a-z0-9][a-z0-9\-]*){_SEP})?(?P<Age>{_AGE_X}){_SEP}(?P<TYPE>Normal|Warning){_SEP}"
+    rf"(?P<REASON>{_REASON}){_SEP}(?P<OBJECT>[a-z][a-z.]*/\S+){_SEP}(?P<MESSAGE>\S.*)"
+)
+_ROW_GET_OLD = re.compile(  # LAST SEEN FIRST SEEN COUNT NAME KIND SUBOBJECT TYPE REASON SOURCE MESSAGE
+    rf"(?P<Age>{_AGE}){_SEP}(?P<FIRST>{_AGE}){_SEP}(?P<COUNT>\d+){_SEP}(?P<NAME>[a-z0-9][\w.\-]*){_SEP}"
+    rf"(?P<KIND>[A-Z][A-Za-z]+){_SEP}(?:(?P<SUBOBJECT>\S+){_SEP})?(?P<TYPE>Normal|Warning){_SEP}"
+    rf"(?P<REASON>{_REASON}){_SEP}(?P<From>{_FROM}){_SEP}(?P<MESSAGE>\S.*)"
+)
+
+
+def headerless_event(text: str) -> Rec | None:
+    """Return a k8s_event record for an events-table row pasted without its header, or None.
+
+    Only rows with the exact column shape kubectl prints are taken: ordinary log lines that merely
+    contain "Warning" or "Normal" do not have an age and a CamelCase reason in separate columns.
+    """
+    c = text[:1]
+    if c == " " or c == "\t" or c == "N" or c == "W":
+        m = _ROW_DESCRIBE.match(text)
+        fmt = "kubectl-describe"
+        if m is None and (c == " " or c == "\t"):
+            m = _ROW_DESCRIBE_OLD.match(text)
+        if m is None and (c == " " or c == "\t"):
+            return None
+    elif c.isdigit() or c == "<" or c.islower():
+        m = _ROW_GET.match(text)
+        fmt = "kubectl-events"
+        if m is None and c != "<" and not c.islower():
+            m = _ROW_GET_OLD.match(text)
+            if m is None:
+                m = _ROW_DESCRIBE_OLD.match(text)
+                fmt = "kubectl-describe"
+    else:
+        return None
+    if m is None:
+        return None
+    cells = {k: v for k, v in m.groupdict().items() if v}
+    cells["MESSAGE"] = cells["MESSAGE"].rstrip()
+    return event_row(cells, fmt, {})
+
+
 class Table(Block):
     """`kubectl get events` (old and new layouts) and `kubectl get pods` tables."""
 

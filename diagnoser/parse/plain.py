@@ -53,3 +53,25 @@ def parse_json(obj: dict[str, Any], rec: Rec) -> bool:
         if isinstance(v, str):
             rec.fields[k if k != "name" else "logger"] = v
     return True
+
+
+# Shell prompts users leave in pastes: `$ kubectl logs web-7d9`, `(venv) $ python score.py`,
+# `user@host:~/app$ docker logs web`, `root@4f2a:/app# gunicorn app:app`, `PS C:\app> az ml ...`.
+# A bare `# text` is a comment, not a prompt: `#` counts only after user@host.
+_PROMPT = re.compile(
+    r"(?:\([\w.\-]+\) )?(?:(?:[\w.\-]+@[\w.\-]+(?::[^\s$#]*)?) ?[$#]|\$|PS [A-Za-z]:\\[^>]*>) "
+    r"(?P<cmd>[A-Za-z_./~][\w.\-/~]*(?: .*)?)$"
+)
+
+
+def prompt(text: str, rec: Rec) -> bool:
+    """Fill `rec` for a shell prompt line (kind=shell_command, command, program); False if not one."""
+    m = _PROMPT.match(text)
+    if m is None:
+        return False
+    cmd = m["cmd"].strip()
+    rec.message = cmd
+    rec.fields["kind"] = "shell_command"
+    rec.fields["command"] = cmd
+    rec.fields["program"] = cmd.split(" ", 1)[0].rsplit("/", 1)[-1]
+    return True

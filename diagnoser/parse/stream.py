@@ -10,10 +10,22 @@ from typing import TYPE_CHECKING
 import orjson
 
 from diagnoser.model import Event, RawLine
-from diagnoser.parse import access, azmlinfsrv, cri, docker, gunicorn, journald, k8s, kernel, klog, plain
+from diagnoser.parse import (
+    access,
+    azmlinfsrv,
+    cri,
+    docker,
+    escapes,
+    gunicorn,
+    journald,
+    k8s,
+    kernel,
+    klog,
+    plain,
+)
 from diagnoser.parse import traceback as tb
 from diagnoser.parse.base import MAX_LINE, MAX_RECORD, Rec, cap, iso, make_event
-from diagnoser.parse.kubectl import Block, Describe, Document, Table
+from diagnoser.parse.kubectl import Block, Describe, Document, Table, headerless_event
 
 if TYPE_CHECKING:
     from diagnoser.parse import ParseStats
@@ -24,20 +36,27 @@ _GOLOG = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)? (.*)", re
 _MONTH_INITIALS = frozenset("JFMASOND")
 _PREFIX_KINDS = ("[pod/", "[deployment/", "[job/", "[statefulset/", "[daemonset/", "[replicaset/")
 _DMESG_T_DAYS = ("[Mon ", "[Tue ", "[Wed ", "[Thu ", "[Fri ", "[Sat ", "[Sun ")
+_ROW_FIRST = frozenset(" \tNW<abcdefghijklmnopqrstuvwxyz")  # first characters of an events-table row
+MAX_QUOTE = 2000  # quoted lines held before deciding; a longer all-quoted paragraph is taken as quoted
 
 
 class _Source:
     """Per-source state: an open kubectl block, open tracebacks and partial lines per sub-source."""
 
-    __slots__ = ("block", "tbs", "partials", "server", "last", "timed_out")
+    __slots__ = ("block", "tbs", "partials", "server", "last", "timed_out", "quote", "mixed", "quoting")
 
     def __init__(self) -> None:
         self.block: Block | None = None
-        self.tbs: dict[str, tb.Traceback] = {}
+        self.tbs: dict[str, tb.Traceback | tb.FatalError] = {}
         self.partials: dict[str, tuple[RawLine, list[str], list[str]]] = {}
         self.server = "nginx"  # who writes combined access lines here: gunicorn once its log is seen
         self.last: Rec | None = None  # the previous line's record: a bare traceback inherits its time
         self.timed_out: dict[int, None] = {}  # worker pids gunicorn reported as WORKER TIMEOUT (bounded)
+        # Markdown block quotes: `> ` lines of the current paragraph held until it is known whether the
+        # whole paragraph is quoted (then `> ` is stripped), or mixed with unquoted lines (kept as read).
+        self.quote: list[RawLine] = []
+        self.mixed = False  # the current paragraph has an unquoted line
+        self.quoting = False  # the current paragraph was taken as quoted (more than MAX_QUOTE lines)
 
 
 class Engine:
@@ -65,6 +84,8 @@ class Engine:
         out.clear()
         for st in self.sources.values():
             try:
+                if st.quote:
+                    self._unquote(st, True)
                 self._flush(st)
             except Exception:
                 log.debug("parser error while flushing", exc_info=True)
@@ -94,6 +115,47 @@ class Engine:
         st = self.sources.get(raw.source)
         if st is None:
             st = self.sources[raw.source] = _Source()
+        if text.startswith(">"):
+            if len(text) == 1 or text[1] == " " or text[1] == "\t":
+                if st.quoting:
+                    raw = RawLine(raw.source, raw.line, text[2:])
+                elif not st.mixed:
+                    st.quote.append(raw)
+                    if len(st.quote) >= MAX_QUOTE:
+                        st.quoting = True
+                        self._unquote(st, True)
+                    return
+            else:
+                if st.quote:
+                    self._unquote(st, False)
+                st.mixed = True
+        elif text and not text.isspace():
+            if st.quote:
+                self._unquote(st, False)
+            st.mixed = True
+        else:
+            if st.quote:
+                self._unquote(st, True)
+            st.mixed = st.quoting = False
+        if st.block is not None:
+            if st.block.feed(raw, self.out):
+                return
+            blk, st.block = st.block, None
+            for r in blk.finish(self.out):
+                self._line(st, r, False)
+        self._line(st, raw, True)
+
+    def _unquote(self, st: _Source, strip: bool) -> None:
+        """Read the held `> ` lines: without the `> ` when the whole paragraph is quoted, else as read."""
+        held, st.quote = st.quote, []
+        if not strip:
+            st.mixed = True
+        for r in held:
+            if strip:
+                r = RawLine(r.source, r.line, r.text[2:])
+            self._feed_line(st, r)
+
+    def _feed_line(self, st: _Source, raw: RawLine) -> None:
         if st.block is not None:
             if st.block.feed(raw, self.out):
                 return
@@ -133,13 +195,27 @@ class Engine:
         self._content(inner, rec, st)
         if outer != "plain":
             rec.format = outer
-        if tb.is_start(rec.message):
+        msg = rec.message
+        if msg.endswith("last):") and tb.is_start(msg):
             if rec.format == "plain":
                 rec.format = "traceback"
                 if st.last is not None and rec.timestamp is None:
                     rec.timestamp, rec.pid = st.last.timestamp, st.last.pid
             st.tbs[key] = tb.Traceback(raw, rec)
             return
+        if msg.startswith(tb.FATAL_STARTS) and (reason := tb.fatal_reason(msg)) is not None:
+            if rec.format == "plain":
+                rec.format = "traceback"
+                if st.last is not None and rec.timestamp is None:
+                    rec.timestamp = st.last.timestamp
+            if st.last is not None and st.last.fields.get("kind") == "worker_timeout":
+                rec.fields["worker_pid"] = st.last.fields.get("worker_pid")
+            rec.fields.pop("logger", None)
+            st.tbs[key] = tb.FatalError(raw, rec, reason)
+            return
+        if "\\" in msg and (dec := escapes.decode(msg)) is not None:
+            rec.message = dec  # an escaped payload (repr / JSON string): rules see its real text
+            rec.fields["decoded"] = True
         st.last = rec
         if rec.component == "gunicorn" and "worker_pid" in rec.fields:
             gunicorn.correlate(rec.fields, st.timed_out)
@@ -302,6 +378,17 @@ class Engine:
             return
         if ' "' in text and '] "' in text and access.parse_combined(text, rec, st.server):
             rec.format = "access"
+            return
+        if (
+            (c in _ROW_FIRST or c.isdigit())
+            and ("  " in text or "\t" in text)  # kubectl columns: 2+ spaces or a tab
+            and ("Warning" in text or "Normal" in text)
+            and (ev := headerless_event(text)) is not None
+        ):
+            rec.message, rec.format, rec.level, rec.component = ev.message, ev.format, ev.level, ev.component
+            rec.fields.update(ev.fields)
+            return
+        if (c == "$" or c == "(" or c == "P" or text.find("@", 0, 48) > 0) and plain.prompt(text, rec):
             return
         plain.parse(text, rec)
 

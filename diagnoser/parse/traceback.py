@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from diagnoser.model import Event, Level, RawLine
+from diagnoser.parse import escapes
 from diagnoser.parse.base import MAX_RECORD, MAX_RECORD_LINES, MAX_TEXT, Rec, cap, make_event
 
 START = "Traceback (most recent call last):"
@@ -12,6 +13,7 @@ CHAIN = ("During handling of the above exception", "The above exception was the 
 _FRAME = re.compile(r'\s+File "(.*?)", line (\d+)(?:, in (.*))?')
 _EXC = re.compile(r"([A-Za-z_][\w.]*)(?:: ?(.*))?$", re.S)
 MAX_FRAMES = 200
+MAX_MESSAGE_LINES = 500  # lines of one multi-line exception message kept in the record
 
 
 def is_start(msg: str) -> bool:
@@ -35,6 +37,9 @@ class Traceback:
         "last_line",
         "size",
         "count",
+        "depth",
+        "colon",
+        "cont",
     )
 
     def __init__(self, raw: RawLine, rec: Rec):
@@ -50,6 +55,30 @@ class Traceback:
         self.last_line = raw.line
         self.size = len(self.texts[0])
         self.count = 1
+        self.depth = 0  # open {[ brackets of the exception message (a JSON body printed in it)
+        self.colon = False  # the last exception-message line ends with ":" (the message goes on)
+        self.cont = 0  # exception-message lines taken
+
+    def _track(self, msg: str) -> None:
+        end = msg.rstrip()[-1:]
+        if self.depth == 0:  # only a line ending in { or [ opens a body (not a stray bracket in a message)
+            self.depth = 1 if end == "{" or end == "[" else 0
+        else:
+            d = self.depth + msg.count("{") + msg.count("[") - msg.count("}") - msg.count("]")
+            self.depth = d if 0 < d < 100 else 0
+        self.colon = end == ":"
+        self.cont += 1
+
+    def _continues(self, msg: str) -> bool:
+        """Return True when `msg` continues a multi-line exception message (str(exc) with newlines)."""
+        c = msg[:1]
+        if self.cont >= MAX_MESSAGE_LINES:
+            return False
+        if c == " " or c == "\t" or self.depth > 0:
+            return True
+        if self.cont > 1 and (msg == "{" or msg == "["):  # a JSON body after a multi-line message
+            return True
+        return self.colon and not (c.isdigit() or (c == "[" and msg.rstrip() != "[") or is_start(msg))
 
     def _add(self, raw: RawLine, msg: str) -> None:
         self.last_line = raw.line
@@ -79,10 +108,16 @@ class Traceback:
                 self.exceptions.append(m[1])
                 self.exc_message = m[2]
                 self.phase = "exc"
+                self.depth = self.cont = 0
+                self._track(msg)
                 self._add(raw, msg)
                 return True
             return False
         if phase in ("exc", "blank"):
+            if phase == "exc" and msg.strip() and not msg.startswith(CHAIN) and self._continues(msg):
+                self._track(msg)  # a multi-line exception message: kept in the record's message
+                self._add(raw, msg)
+                return True
             if not msg.strip():
                 if phase == "blank":
                     return False
@@ -121,6 +156,170 @@ class Traceback:
         f["files"] = self.files
         if rec.level is None or rec.level in (Level.DEBUG, Level.INFO):
             rec.level = Level.ERROR
+        rec.message = "\n".join(self.messages)
+        if "\\" in rec.message and (dec := escapes.decode(rec.message)) is not None:
+            rec.message = dec  # an escaped payload in the exception message (a repr / JSON string)
+            f["decoded"] = True
+        end = self.last_line if self.last_line != self.first.line else 0
+        return make_event(self.first, rec, "\n".join(self.texts), end, MAX_RECORD)
+
+
+# -- CPython fatal errors and faulthandler dumps -------------------------------------------------------
+# Py_FatalError() / faulthandler (Python/pylifecycle.c, Modules/faulthandler.c) print:
+#   Fatal Python error: Aborted                        (or "Segmentation fault", "init_import_site: ...")
+#   Python runtime state: initialized                  (3.8+, Py_FatalError only)
+#   <an exception / traceback that was set>            (Py_FatalError only)
+#   <blank>
+#   Thread 0x00007f... (most recent call first):       (other threads, faulthandler all_threads)
+#     File "/app/x.py", line 19 in run                 (no comma before "in")
+#   Current thread 0x00007f... (most recent call first):   / "Stack (most recent call first):"
+#     <no Python frame>
+#   <blank>
+#   Extension modules: numpy..., (total: 33)           (3.10+)
+# gunicorn's SIGABRT on WORKER TIMEOUT makes a worker with faulthandler enabled print one of these.
+FATAL_STARTS = ("Fatal Python error: ", "Windows fatal exception: ")
+_FATAL_FRAME = re.compile(r'\s+File "(.*?)", line (\d+|\?\?\?) in (.*)')
+_THREAD = re.compile(
+    r"(?:Current thread|Thread) 0x[0-9a-fA-F]+(?: \[[^\]]*\])? \(most recent call first\):"
+    r"|Stack \(most recent call first\):"
+)
+_FATAL_EXC = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt))(?:: (.*))?$")
+FATAL_SIGNALS = {
+    "Aborted": 6,
+    "Segmentation fault": 11,
+    "Bus error": 7,
+    "Floating point exception": 8,
+    "Illegal instruction": 4,
+}
+
+
+def fatal_reason(msg: str) -> str | None:
+    """Return the reason of a `Fatal Python error: <reason>` line, or None."""
+    for s in FATAL_STARTS:
+        if msg.startswith(s):
+            return msg[len(s) :].strip()
+    return None
+
+
+class FatalError:
+    """One fatal error report with its thread dumps, assembled like a traceback (same `feed` contract)."""
+
+    __slots__ = (
+        "first",
+        "rec",
+        "texts",
+        "messages",
+        "files",
+        "functions",
+        "all_files",
+        "all_functions",
+        "current",
+        "blanks",
+        "last_line",
+        "size",
+        "count",
+        "exception",
+        "exc_message",
+        "nested",
+        "threads",
+        "done",
+    )
+
+    def __init__(self, raw: RawLine, rec: Rec, reason: str):
+        self.first = raw
+        self.rec = rec
+        rec.fields["reason"] = reason
+        sig = FATAL_SIGNALS.get(reason)
+        if sig is None and reason.startswith("access violation"):
+            sig = 11
+        if sig is not None:
+            rec.fields["signal"] = sig
+        self.texts: list[str] = [cap(raw.text)]
+        self.messages: list[str] = [cap(rec.message)]
+        self.files: list[str] = []
+        self.functions: list[str] = []
+        self.all_files: list[str] = []
+        self.all_functions: list[str] = []
+        self.current = False  # inside the "Current thread" section
+        self.blanks = 0
+        self.last_line = raw.line
+        self.size = len(self.texts[0])
+        self.count = 1
+        self.exception: str | None = None
+        self.exc_message: str | None = None
+        self.nested = False  # inside a traceback printed before the thread dumps
+        self.threads = 0
+        self.done = False
+
+    def _add(self, raw: RawLine, msg: str) -> None:
+        self.last_line = raw.line
+        self.count += 1
+        if self.blanks:
+            self.messages.append("")
+            self.blanks = 0
+        if self.size < MAX_RECORD:
+            t = cap(raw.text, MAX_TEXT)
+            self.texts.append(t)
+            self.messages.append(cap(msg, MAX_TEXT))
+            self.size += len(t) + 1
+
+    def feed(self, raw: RawLine, msg: str) -> bool:
+        """Take the line if it continues the report; False means the report ended before it."""
+        if self.done or self.count >= MAX_RECORD_LINES:
+            return False
+        if not msg.strip():
+            if self.blanks >= 1:
+                return False
+            self.blanks = 1
+            return True
+        c = msg[:1]
+        if c == " " or c == "\t":
+            m = _FATAL_FRAME.match(msg) or (_FRAME.match(msg) if self.nested else None)
+            if m is not None and len(self.all_files) < MAX_FRAMES:
+                self.all_files.append(m[1])
+                self.all_functions.append(m[3] or "")
+                if self.current:
+                    self.files.append(m[1])
+                    self.functions.append(m[3] or "")
+            self._add(raw, msg)
+            return True
+        if _THREAD.match(msg):
+            self.current = not msg.startswith("Thread ")
+            self.threads += 1
+            self.nested = False
+            self._add(raw, msg)
+            return True
+        if msg.startswith(("Python runtime state:", "Extension modules:")):
+            self._add(raw, msg)
+            if msg.startswith("Extension modules:"):
+                self.done = True
+            return True
+        if self.threads == 0:  # before the dumps: the exception Py_FatalError was given
+            if is_start(msg):
+                self.nested = True
+                self._add(raw, msg)
+                return True
+            if self.exception is None and (m := _FATAL_EXC.match(msg)):
+                self.exception, self.exc_message = m[1], m[2]
+                self.nested = False
+                self._add(raw, msg)
+                return True
+        return False
+
+    def event(self) -> Event:
+        """Return the report as one kind=fatal_error event."""
+        rec = self.rec
+        f = rec.fields
+        f["kind"] = "fatal_error"
+        if self.exception:
+            f["exception"] = self.exception.rsplit(".", 1)[-1]
+            f["exception_full"] = self.exception
+            f["exception_message"] = (self.exc_message or "").strip()
+        f["functions"] = self.functions or self.all_functions
+        f["files"] = self.files or self.all_files
+        if self.threads:
+            f["threads"] = self.threads
+        rec.level = Level.CRITICAL
         rec.message = "\n".join(self.messages)
         end = self.last_line if self.last_line != self.first.line else 0
         return make_event(self.first, rec, "\n".join(self.texts), end, MAX_RECORD)
