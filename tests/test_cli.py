@@ -228,3 +228,18 @@ def test_help(cli, flag):
     r = cli("diagnose", flag)
     assert r.code == 0
     assert "root cause" in r.out
+
+
+def test_seed_page_replica_example_through_the_cli(cli):
+    # The seed page's example: 20 rps, 10 s per request, 1 request per container, 70 % -> 286 replicas.
+    log = ROOT / "corpus" / "cases" / "lab" / "gunicorn-27.0.1" / "overload-503-limit-conn" / "nginx-access.log"
+    r = cli(
+        "diagnose", "--json", "--platform", "azureml-v1", "--target-rps", "20", "--request-seconds", "10",
+        "--max-requests-per-container", "1", "--target-utilization", "0.7", str(log),
+    )
+    top = r.json()["diagnoses"][0]
+    assert top["cause"] == "autoscale_lag"
+    step = next(f for f in top["fix"] if f["knob"] == "autoscale_min_replicas")
+    assert step["suggested"] == "286"
+    assert "= 286" in step["why"]
+    assert "autoscale_min_replicas=286" in step["snippet"]
