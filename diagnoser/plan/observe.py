@@ -97,6 +97,7 @@ class Observations:
     durations_ms: list[float] = field(default_factory=list)  # reservoir of access-line durations
     duration_count: int = 0
     duration_max_ms: float = 0.0
+    ok_duration_max_ms: float = 0.0  # slowest request that succeeded: failed ones may have been cut short
     per_second: Counter[datetime] = field(default_factory=Counter)  # access lines per second (bounded)
 
     def feed(self, event: Event) -> None:
@@ -114,8 +115,8 @@ class Observations:
         elif kind == "worker_boot":
             self.worker_boots += 1
         limit = fields.get("memory_limit")
-        if isinstance(limit, str) and self.memory_limit_bytes is None:
-            self.memory_limit_bytes = parse_memory(limit)
+        if isinstance(limit, str):  # the last limit seen is the one in force
+            self.memory_limit_bytes = parse_memory(limit) or self.memory_limit_bytes
         if kind == "config":  # azmlinfsrv banner values, already typed by the parser
             for name in ("worker_count", "worker_timeout", "scoring_timeout_ms"):
                 value = fields.get(name)
@@ -135,7 +136,7 @@ class Observations:
                 self.scoring_timeout_ms = int(m.group(1))
         if "limit" in lower and "memory" in lower:
             m = _KERNEL_LIMIT.search(message)
-            if m and self.memory_limit_bytes is None:
+            if m:
                 self.memory_limit_bytes = int(m.group(1)) * 1024
         if "memory_gb" in lower:
             m = _MEMORY_GB.search(message)
@@ -162,6 +163,8 @@ class Observations:
         if isinstance(duration, (int, float)) and math.isfinite(duration):
             self.duration_count += 1
             self.duration_max_ms = max(self.duration_max_ms, float(duration))
+            if isinstance(status, int) and status < 400:
+                self.ok_duration_max_ms = max(self.ok_duration_max_ms, float(duration))
             if len(self.durations_ms) < SAMPLE_SIZE:
                 self.durations_ms.append(float(duration))
             else:

@@ -62,6 +62,10 @@ def _fmt_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+# A process killed at its limit never shows its full need: doubling is a floor, not an estimate.
+_MEMORY_WHY = "at least double the limit the workers hit; double again while the kills continue"
+
+
 def suggest_memory(knob: str, obs: Observations) -> Suggestion:
     """Suggest doubling the memory limit the logs show."""
     if knob == "memory_gb":
@@ -71,7 +75,7 @@ def suggest_memory(knob: str, obs: Observations) -> Suggestion:
         if current_gb is None:
             return Suggestion(None, None, "the logs do not show the limit: raise it in steps (for example double it)")
         suggested = math.ceil(current_gb * 2 * 10) / 10
-        return Suggestion(_fmt_number(round(current_gb, 2)), _fmt_number(suggested), "double the limit the workers hit")
+        return Suggestion(_fmt_number(round(current_gb, 2)), _fmt_number(suggested), _MEMORY_WHY)
     limit = obs.memory_limit_bytes
     if limit is None and obs.memory_gb is not None:
         limit = int(obs.memory_gb * GIB)
@@ -85,26 +89,42 @@ def suggest_memory(knob: str, obs: Observations) -> Suggestion:
     else:
         current = f"{limit / GIB:g}Gi" if limit % GIB == 0 else f"{limit // 2**20}Mi"
         suggested = f"{doubled_mi // 1024}Gi" if unit_gi else f"{doubled_mi}Mi"
-    return Suggestion(current, suggested, "double the limit the workers hit")
+    return Suggestion(current, suggested, _MEMORY_WHY)
 
 
 def suggest_timeout(knob: str, obs: Observations) -> Suggestion:
-    """Suggest a timeout above the slowest request seen, in the knob's unit."""
+    """Suggest a timeout in the knob's unit: at least double the one that fired, and above the slowest success.
+
+    A request cut off by the timeout never shows how long it needed (its logged duration is the
+    timeout itself), so the only safe statement is a lower bound: double it, and again while
+    timeouts continue. Requests that succeeded do show their duration.
+    """
     unit, default = TIMEOUT_KNOBS.get(knob, ("s", 30))
     current_value: int | None = None
     if unit == "s" and knob in ("--timeout", "timeout", "WORKER_TIMEOUT") and obs.worker_timeout_s is not None:
         current_value = obs.worker_timeout_s
     elif unit == "ms" and knob == "SCORING_TIMEOUT_MS" and obs.scoring_timeout_ms is not None:
         current_value = obs.scoring_timeout_ms
-    current = f"{current_value}" if current_value is not None else f"{default} (default)"
-    base = current_value if current_value is not None else default
-    if obs.duration_max_ms > 0:
-        slowest = obs.duration_max_ms if unit == "ms" else obs.duration_max_ms / 1000
-        target = max(base, math.ceil(slowest * 1.5))
-        why = f"1.5x the slowest request seen ({_fmt_number(round(slowest, 3))} {unit})"
+    if current_value is not None:
+        current: str | None = str(current_value)
+        base = current_value
+        why = f"at least double the {current_value} {unit} that fired; double again while timeouts continue"
+    elif knob in ("--timeout", "timeout"):
+        current, base = None, default  # gunicorn does not log its timeout
+        why = (
+            f"gunicorn does not log its timeout (default {default} s): at least double the one you set, "
+            "and again while WORKER TIMEOUT continues"
+        )
     else:
-        target = base * 2
-        why = "the logs show no request durations: double it, then measure the slowest request"
+        current, base = f"{default} (default)", default
+        why = f"at least double the default {default} {unit}; double again while timeouts continue"
+    target = base * 2
+    if obs.ok_duration_max_ms > 0:
+        slowest = obs.ok_duration_max_ms if unit == "ms" else obs.ok_duration_max_ms / 1000
+        needed = math.ceil(slowest * 1.5)
+        if needed > target:
+            target = needed
+            why = f"1.5x the slowest successful request ({_fmt_number(round(slowest, 3))} {unit})"
     return Suggestion(current, str(target), why)
 
 

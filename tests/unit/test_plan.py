@@ -76,9 +76,24 @@ def test_timeout_current_from_azmlinfsrv_banner_and_suggestion_from_durations():
     assert (s.current, s.suggested) == ("60000", "600000")
 
 
-def test_timeout_defaults_are_labelled():
+def test_timeout_defaults_are_labelled_and_gunicorns_unknown_timeout_is_not_guessed():
     s = suggest_timeout("--timeout", Observations())
-    assert (s.current, s.suggested) == ("30 (default)", "60")
+    assert (s.current, s.suggested) == (None, "60")
+    assert "does not log its timeout" in s.reasoning
+    s = suggest_timeout("request_settings.request_timeout_ms", Observations())
+    assert (s.current, s.suggested) == ("5000 (default)", "10000")
+
+
+def test_timed_out_requests_are_lower_bounds_not_the_slowest_request():
+    # azmlinfsrv logs a request cut at SCORING_TIMEOUT_MS=1000 as "POST /score 500 1001.090ms":
+    # that duration is the timeout, so the suggestion doubles instead of taking 1.5x of it.
+    obs = Observations()
+    obs.feed(_event("Scoring timeout is set to 1000"))
+    obs.feed(Event("t", 2, "x", "x", "azmlinfsrv", fields={"kind": "access", "status": 500, "duration_ms": 1001.09}))
+    obs.feed(Event("t", 3, "x", "x", "azmlinfsrv", fields={"kind": "access", "status": 200, "duration_ms": 300.0}))
+    s = suggest_timeout("SCORING_TIMEOUT_MS", obs)
+    assert (s.current, s.suggested) == ("1000", "2000")
+    assert s.suggested != s.current
 
 
 def test_workers_halved():
