@@ -15,6 +15,8 @@ Usage:
     python corpus/lab/run.py                         # every server, every scenario
     python corpus/lab/run.py --server gunicorn-20.1.0 --only oom-run
     python corpus/lab/run.py --list
+    python corpus/lab/run.py --server gunicorn-20.1.0 --only oom-run --set memory_mb=2048 --out /tmp/x
+                                                     # a variant with a knob overridden (not the corpus)
 
 Nothing in the recordings is edited or normalised: the .log file is the raw byte stream the
 server wrote to its stdout/stderr (both pointed at the same file, as a container runtime's
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -531,6 +534,36 @@ SCENARIOS = [
 ]
 
 
+# --------------------------------------------------------------------------- knob overrides
+
+# `--set NAME=VALUE` re-runs a scenario with other knob values (corpus/lab/verify_fixes.py applies a
+# fix plan's suggestions this way). Scenario fields that are knobs, and environment variables:
+OVERRIDABLE = {"memory_mb": int, "timeout": int, "workers": int}
+OVERRIDABLE_ENV = ("SCORING_TIMEOUT_MS", "LAB_ALLOC_MB", "LAB_RUN_SECONDS")
+
+
+def parse_overrides(items: list[str]) -> dict[str, int | str]:
+    """Parse `NAME=VALUE` items (memory_mb, timeout, workers, or an OVERRIDABLE_ENV variable)."""
+    out: dict[str, int | str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or (name not in OVERRIDABLE and name not in OVERRIDABLE_ENV):
+            raise ValueError(
+                f"--set {item!r}: use NAME=VALUE with NAME in {[*OVERRIDABLE, *OVERRIDABLE_ENV]}"
+            )
+        out[name] = OVERRIDABLE[name](value) if name in OVERRIDABLE else value
+    return out
+
+
+def with_overrides(sc: Scenario, overrides: dict[str, int | str]) -> Scenario:
+    """Return `sc` with knob overrides applied (fields and environment variables)."""
+    if not overrides:
+        return sc
+    fields = {k: OVERRIDABLE[k](v) for k, v in overrides.items() if k in OVERRIDABLE}
+    env = {**sc.env, **{k: str(v) for k, v in overrides.items() if k in OVERRIDABLE_ENV}}
+    return dataclasses.replace(sc, env=env, **fields)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -696,6 +729,22 @@ def dmesg_lines() -> list[str] | None:
     return r.stdout.splitlines()
 
 
+_KERNEL_TS = re.compile(r"^\[\s*(\d+\.\d+)\]")
+
+
+def dmesg_since(before: list[str], after: list[str]) -> list[str]:
+    """The kernel lines printed between two `dmesg` reads. When the ring buffer wrapped in between
+    (`after` no longer starts with `before`), keep the lines stamped after the last one seen before,
+    not all of `after`: that would bring back older OOM reports of a cgroup of the same name."""
+    if after[: len(before)] == before:
+        return after[len(before) :]
+    last = next((m for line in reversed(before) for m in [_KERNEL_TS.match(line)] if m), None)
+    if last is None:
+        return after
+    cut = float(last.group(1))
+    return [line for line in after if (m := _KERNEL_TS.match(line)) and float(m.group(1)) > cut]
+
+
 OOM_SUMMARY = ("invoked oom-killer", "oom-kill:", "Killed process", "oom_reaper")
 
 
@@ -795,8 +844,8 @@ def server_command(server: Server, sc: Scenario, port: int, workdir: Path) -> tu
     return cmd, env
 
 
-def prepare_workdir(server: Server, sc: Scenario) -> tuple[Path, dict]:
-    workdir = CACHE / "work" / server.name / sc.name
+def prepare_workdir(server: Server, sc: Scenario, tag: str = "") -> tuple[Path, dict]:
+    workdir = CACHE / "work" / server.name / (sc.name + tag)
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -869,10 +918,15 @@ def summarize(results: list[dict]) -> dict:
     return counts
 
 
-def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
+def run_scenario(
+    server: Server, sc: Scenario, out_root: Path, overrides: dict[str, int | str] | None = None
+) -> dict:
+    overrides = overrides or {}
+    sc = with_overrides(sc, overrides)
+    tag = f"-override-{os.getpid()}" if overrides else ""  # own workdir and cgroup, one per run
     out_dir = clean_case_dir(out_root / server.name / sc.name)
     log_path = out_dir / "input.log"
-    workdir, model_env = prepare_workdir(server, sc)
+    workdir, model_env = prepare_workdir(server, sc, tag)
     port = free_port()
     cmd, knob_env = server_command(server, sc, port, workdir)
     env = base_env()
@@ -952,7 +1006,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
             truth["second_pid"] = p2.pid
         else:
             if sc.memory_mb:
-                cg = MemCgroup(f"{server.name}-{sc.name}", sc.memory_mb)
+                cg = MemCgroup(f"{server.name}-{sc.name}{tag}", sc.memory_mb)
                 cg.create()
                 cmd_run = cg.wrap(cmd)
                 dmesg_before = dmesg_lines()
@@ -977,7 +1031,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
             score_url = base + "/score"
             nginx = None
             if sc.front:
-                ndir = CACHE / "work" / server.name / sc.name / "nginx"
+                ndir = workdir / "nginx"
                 ndir.mkdir(parents=True, exist_ok=True)
                 nport = free_port()
                 limit = {
@@ -1030,7 +1084,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
                 }
             if nginx is not None:
                 kill_group(nginx, grace=3)
-                ndir = CACHE / "work" / server.name / sc.name / "nginx"
+                ndir = workdir / "nginx"
                 for src, dst in (
                     ("access.log", "nginx-access.log"),
                     ("error.log", "nginx-error.log"),
@@ -1053,7 +1107,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
             time.sleep(0.5)
             after = dmesg_lines()
             if after is not None and dmesg_before is not None:
-                new = after[len(dmesg_before) :] if after[: len(dmesg_before)] == dmesg_before else after
+                new = dmesg_since(dmesg_before, after)
                 block = oom_blocks(new, cg.path.name)
                 if block:
                     dpath = out_dir / "dmesg.log"
@@ -1065,6 +1119,8 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
             elif after is None:
                 truth["dmesg"] = "not readable"
             cg.remove()
+    if tag:  # a variant's workdir is not kept (the corpus run's is, for inspection)
+        shutil.rmtree(workdir, ignore_errors=True)
     meta = {
         "label": sc.label,
         "scenario": sc.name,
@@ -1089,6 +1145,7 @@ def run_scenario(server: Server, sc: Scenario, out_root: Path) -> dict:
             "front_proxy": f"nginx {sc.front}" if sc.front else None,
             "client_timeout_s": client_timeout,
         },
+        "overrides": overrides or None,
         "date": started.isoformat(timespec="seconds"),
         "duration_s": round((_dt.datetime.now(_dt.UTC) - started).total_seconds(), 1),
         "log": log_path.name,
@@ -1159,12 +1216,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT_DIR)
     ap.add_argument("--list", action="store_true")
     ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="re-run with a knob overridden: memory_mb, timeout (gunicorn --timeout / WORKER_TIMEOUT), "
+        "workers, SCORING_TIMEOUT_MS, LAB_ALLOC_MB, LAB_RUN_SECONDS (needs --out outside the corpus)",
+    )
+    ap.add_argument(
         "--no-netns",
         action="store_true",
         help="do not enter a private network namespace (azmlinfsrv then binds 0.0.0.0 on the host)",
     )
     args = ap.parse_args(argv)
     only = {x for a in args.only for x in a.split(",") if x}
+    try:
+        overrides = parse_overrides(args.set)
+    except ValueError as e:
+        ap.error(str(e))
+    if overrides and args.out.resolve() == OUT_DIR.resolve():
+        ap.error("--set writes a variant, not the recorded case: give --out outside corpus/cases/lab")
     servers = {x for a in args.server for x in a.split(",") if x}
     sys.path.insert(0, str(LAB_DIR))
     import dockerlab
@@ -1188,6 +1259,8 @@ def main(argv: list[str] | None = None) -> int:
         for sc in dockerlab.DOCKER_SCENARIOS
         if (not servers or dockerlab.SERVER_NAME in servers) and (not only or sc.name in only)
     ]
+    if overrides:  # --set applies to the host scenarios only
+        docker_scenarios = []
     ready = []
     for server in selected:  # installs need the network: do them before leaving it
         if ensure_venv(server):
@@ -1233,7 +1306,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0 = time.monotonic()
             try:
-                meta = run_scenario(server, sc, args.out)
+                meta = run_scenario(server, sc, args.out, overrides)
                 print(
                     f"[lab] {server.name:20} {sc.name:28} {time.monotonic() - t0:5.1f}s "
                     f"{meta['truth'].get('request_status_counts', '')}",
