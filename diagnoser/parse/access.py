@@ -15,11 +15,11 @@ COMBINED = re.compile(
     re.S,
 )
 # ingress-nginx default log-format-upstream tail after the user agent
-_INGRESS_TAIL = re.compile(r" (\d+) ([\d.]+) \[([^\]]*)\] \[([^\]]*)\] (\S+) (\S+) (\S+) (\S+)(?: (\S+))?")
+_INGRESS_TAIL = re.compile(r" (\d+) (\d+(?:\.\d+)?) \[([^\]]*)\] \[([^\]]*)\] (\S+) (\S+) (\S+) (\S+)(?: (\S+))?")
 # a trailing request time in seconds (nginx $request_time appended to the combined format)
 _TRAIL_SECONDS = re.compile(r" (\d+\.\d{3})\s*$")
 # azmlinfsrv: POST /score 200 0.383ms 12
-AZML = re.compile(r"([A-Z]+) (/\S*) (\d{3}) ([\d.]+)ms(?: (\d+))?\s*$")
+AZML = re.compile(r"([A-Z]+) (/\S*) (\d{3}) (\d+(?:\.\d+)?)ms(?: (\d+))?\s*$")
 # AzureML front end / iot-server: RequestID: <id> Returned Status Code: 200 Total request time: 3.86s ...
 _FE = re.compile(r"RequestID: (\S+) Returned Status Code: (\d{3}) Total request time: (\S+)")
 _FE_IN = re.compile(r"Incoming request: +(\S+) ([A-Z]+) (\S+)")

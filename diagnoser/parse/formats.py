@@ -26,6 +26,10 @@ FORMATS = (
     "golog",
     "kernel",
     "json",
+    "torchserve",
+    "compose",
+    "k6-csv",
+    "envoy-stats",
     "traceback",
     "plain",
 )

@@ -13,15 +13,19 @@ from diagnoser.model import Event, RawLine
 from diagnoser.parse import (
     access,
     azmlinfsrv,
+    compose,
     cri,
     docker,
     escapes,
+    fragment,
     gunicorn,
     journald,
     k8s,
     kernel,
     klog,
+    loadtest,
     plain,
+    torchserve,
 )
 from diagnoser.parse import traceback as tb
 from diagnoser.parse.base import MAX_LINE, MAX_RECORD, Rec, cap, iso, make_event
@@ -104,8 +108,14 @@ class Engine:
             self._content(rec.message, rec, st)
             self.out.append(make_event(first, rec, cap("\n".join(raws), MAX_RECORD)))
         for t in st.tbs.values():
-            self.out.append(t.event())
+            self._emit(t)
         st.tbs.clear()
+
+    def _emit(self, t: tb.Traceback | tb.FatalError) -> None:
+        if type(t) is fragment.Fragment:
+            t.emit(self.out)  # the traceback, or its held lines when no exception line came
+        else:
+            self.out.append(t.event())
 
     def _feed(self, raw: RawLine) -> None:
         text = raw.text
@@ -170,12 +180,28 @@ class Engine:
             t = st.tbs.get("")
             if t is not None and not t.feed(raw, ""):
                 del st.tbs[""]
-                self.out.append(t.event())
+                self._emit(t)
             return
         rec = Rec(message=text)
-        inner = self._deframe(raw, text, rec)
-        if inner is None:
-            return
+        if text.find(" |", 1, 120) > 0 and (sub := compose.deframe(text, rec)) is not None:
+            name = rec.key  # `web-1  | msg`: the service is the sub-source; the inner line is read again
+            if not sub or sub.isspace():
+                t = st.tbs.get(name)
+                if t is not None and not t.feed(raw, ""):
+                    del st.tbs[name]
+                    self._emit(t)
+                return
+            inner = self._deframe(raw, sub, rec)
+            if inner is None:
+                return
+            rec.format = "compose"
+            rec.key = f"{name}/{rec.key}" if rec.key != name else name
+        else:
+            inner = self._deframe(raw, text, rec)
+            if inner is None:
+                return
+        if inner[23:25] == " [" and (sub := torchserve.deframe(inner, rec)) is not None:
+            inner = sub  # TorchServe / MMS log4j prefix: the sub-source is the thread
         key = rec.key
         end = 0
         if rec.partial or (st.partials and key in st.partials):
@@ -188,7 +214,7 @@ class Engine:
             if t.feed(raw, inner):
                 return
             del st.tbs[key]
-            self.out.append(t.event())
+            self._emit(t)
         if top and rec.format == "plain" and self._block_start(st, raw, text):
             return
         outer = rec.format
@@ -196,6 +222,9 @@ class Engine:
         if outer != "plain":
             rec.format = outer
         msg = rec.message
+        if (msg[:1] == " " or msg[:1] == "\t") and fragment.is_frame(msg):
+            st.tbs[key] = fragment.Fragment(raw, rec, st.last)  # a traceback pasted without its header
+            return
         if msg.endswith("last):") and tb.is_start(msg):
             if rec.format == "plain":
                 rec.format = "traceback"
@@ -390,6 +419,10 @@ class Engine:
             return
         if (c == "$" or c == "(" or c == "P" or text.find("@", 0, 48) > 0) and plain.prompt(text, rec):
             return
+        if c == "h" and text.startswith("http_req") and loadtest.parse_k6(text, rec):
+            return  # k6 --out csv row
+        if c == "c" and text.startswith("cluster.") and loadtest.parse_envoy(text, rec):
+            return  # envoy admin /stats counter
         plain.parse(text, rec)
 
 

@@ -1,0 +1,41 @@
+"""`docker compose logs` / `docker-compose up` prefixes: `web-1  | msg`, `web_1     | msg`.
+
+docker-compose 1.x (compose/cli/log_printer.py) prints `name.ljust(width) + ' |' + ' ' + line`,
+the name being the container name without the project (`web_1`), coloured as a whole with
+`color_func(prefix + ' |')`. Compose v2 (cmd/formatter/logs.go) prints
+`fmt.Sprintf("%-<width>s | ", name)` coloured as a whole, then the line; the name is the container
+name (`web-1`, or `app-web-1` in early v2). Width is the longest name + 1 (v2) or + 3 (v1), so a
+prefix always has at least one space of padding before `|`.
+
+To stay strict (`a | b` and table rows are not prefixes), the name must end in the replica index
+compose gives every container (`_1`, `-1`) or be wrapped in an ANSI colour code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from diagnoser.parse.base import Rec
+
+# optional colour (ESC may be lost in a paste: `[36m`), name, padding, `|`, optional colour reset
+PREFIX = re.compile(
+    r"(?:(\x1b?\[[0-9;]*m))?([A-Za-z0-9][\w.\-]*?)( +)\|(?:\x1b?\[0?m)?(?: |$)(?:\x1b?\[0?m)?"
+)
+_INDEX = re.compile(r"[\w.\-]*[-_]\d+")
+
+
+def deframe(text: str, rec: Rec) -> str | None:
+    """Strip a compose service prefix into `rec` and return the inner line; None when `text` has none.
+
+    Callers check first that `" |"` occurs near the start of the line (cheap).
+    """
+    m = PREFIX.match(text)
+    if m is None:
+        return None
+    name = m[2]
+    if m[1] is None and _INDEX.fullmatch(name) is None:
+        return None
+    rec.format = "compose"
+    rec.fields["service"] = name
+    rec.key = name
+    return text[m.end() :]
