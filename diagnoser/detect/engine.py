@@ -7,7 +7,6 @@ hits. Conditions are evaluated once, in finish(), over those hits.
 from __future__ import annotations
 
 import operator
-import re
 import string
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -15,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from diagnoser.detect.condition import And, CountCmp, Node, Not, Of, Or, Ref, Then, Within, names_used
+from diagnoser.detect.prefilter import LiteralSet
 from diagnoser.detect.regexes import MIN_NEEDLE, required_literals
 from diagnoser.detect.rules import FIELD_PREFIX, FieldTest, Matcher, Op, Rule, as_number, as_text
 from diagnoser.model import Event, Evidence, Finding, Origin, clip_record
@@ -25,6 +25,8 @@ _Captures = dict[str, str]
 _NOCAP: _Captures = {}  # shared "matched, nothing captured"; never mutated
 _Pred = Callable[[Any], _Captures | None]
 _Test = Callable[[Event], _Captures | None]
+# (field, its needles, the matchers owning each needle, the field's matchers in order)
+_TextScan = tuple[str, "LiteralSet", list[tuple["_CompiledMatcher", ...]], list["_CompiledMatcher"]]
 
 
 # --- compiling field tests ---------------------------------------------------------------------
@@ -45,8 +47,12 @@ def _scalar_pred(test: FieldTest) -> _Pred:
     if op is Op.EQ:
         rule_vals = [(as_number(v), as_text(v).casefold() if fold else as_text(v)) for v in test.values]
         any_numeric = any(n is not None for n, _ in rule_vals)
+        numbers = frozenset(n for n, _ in rule_vals if n is not None)
+        all_numeric = len(numbers) > 0 and all(n is not None for n, _ in rule_vals) and not test.all
 
         def eq(v: Any) -> _Captures | None:
+            if all_numeric and (type(v) is int or type(v) is float):  # fast path: a typed number
+                return _NOCAP if float(v) in numbers else None
             vn = as_number(v) if any_numeric else None
             vt = as_text(v)
             if fold:
@@ -151,16 +157,21 @@ def test_needles(test: FieldTest) -> tuple[str, ...] | None:
 class _CompiledMatcher:
     """A matcher ready to run: its tests, its owner rule and its bit in that rule's mask."""
 
-    __slots__ = ("rule", "name", "bit", "index", "tests")
+    __slots__ = ("rule", "name", "bit", "index", "tests", "matcher", "run")
 
     def __init__(self, rule: int, matcher: Matcher, index: int):
         self.rule = rule
+        self.matcher = matcher
         self.name = matcher.name
         self.index = index
         self.bit = 1 << index
         self.tests = tuple(compile_test(t) for t in matcher.tests)
+        if len(self.tests) == 1:
+            self.run = self.tests[0]  # same answer as _run_all, one call fewer
+        else:
+            self.run = self._run_all  # type: ignore[method-assign]
 
-    def run(self, ev: Event) -> _Captures | None:
+    def _run_all(self, ev: Event) -> _Captures | None:
         """Return captures when every test holds, else None."""
         caps = _NOCAP
         for test in self.tests:
@@ -183,6 +194,20 @@ def _value_gate(matcher: Matcher) -> tuple[str, tuple[str, ...]] | None:
             and all(isinstance(v, str) and as_number(v) is None for v in test.values)
         ):  # numbers compare numerically (137 == "137.0"), so only text values gate by value
             return test.field[len(FIELD_PREFIX) :], tuple(str(v) for v in test.values)
+    return None
+
+
+def _numeric_gate(matcher: Matcher, name: str) -> frozenset[float] | None:
+    """Return the numbers a typed-number field `name` must equal for the matcher to hold, or None."""
+    for test in matcher.tests:
+        if (
+            test.field == FIELD_PREFIX + name
+            and test.op is Op.EQ
+            and not test.all
+            and test.values
+            and all(as_number(v) is not None for v in test.values)
+        ):
+            return frozenset(float(as_number(v) or 0.0) for v in test.values)
     return None
 
 
@@ -372,10 +397,11 @@ def _pick_evidence(witness: list[tuple[str, list[_Hit]]], limit: int = EVIDENCE_
 class Engine:
     """Run rules over a stream of events; memory stays bounded whatever the input size."""
 
-    def __init__(self, rules: Sequence[Rule], keep: int = 64):
+    def __init__(self, rules: Sequence[Rule], keep: int = 64, prefilter: bool = True):
         self.rules = tuple(rules)
         self.keep = keep
         self.events = 0
+        self.prefilter = prefilter
         self._last_ts: dict[str, tuple[float, datetime]] = {}
         self._states = [_RuleState(len(r.matchers), keep) for r in self.rules]
         self._text_gated: dict[str, list[tuple[tuple[str, ...], _CompiledMatcher]]] = {"message": [], "text": []}
@@ -400,9 +426,40 @@ class Engine:
                             self._value_gated.setdefault((value_gate[0], value), []).append(cm)
                     else:
                         self._field_gated.setdefault(gate[0], []).append(cm)
-        self._needle_res = {
-            f: _alternation(n for needles, _ in gated for n in needles) for f, gated in self._text_gated.items()
+        # Text-gated matchers run in a fixed order (message bucket, then text bucket, by position) so
+        # that captures merge the same way whichever matchers a line makes candidates.
+        self._text_scan: list[_TextScan] = []
+        for fname, gated in self._text_gated.items():
+            if not gated:
+                continue
+            needles = sorted({n for ns, _ in gated for n in ns})
+            index = {n: i for i, n in enumerate(needles)}
+            owners: list[list[_CompiledMatcher]] = [[] for _ in needles]
+            for ns, cm in gated:
+                for n in ns:
+                    owners[index[n]].append(cm)
+            self._text_scan.append(
+                (fname, LiteralSet(needles), [tuple(o) for o in owners], [cm for _, cm in gated])
+            )
+        self._text_rank = {
+            id(cm): rank for rank, cm in enumerate(cm for _, _, _, cms in self._text_scan for cm in cms)
         }
+        # Every matcher in the canonical order, for the unfiltered path (prefilter=False).
+        seen: dict[int, _CompiledMatcher] = {}
+        for _, _, _, cms in self._text_scan:
+            seen.update((id(cm), cm) for cm in cms)
+        for group in (*self._field_gated.values(), *self._value_gated.values(), *self._attr_gated.values()):
+            seen.update((id(cm), cm) for cm in group)
+        seen.update((id(cm), cm) for cm in self._always)
+        self._all = list(seen.values())
+        self._value_keys = frozenset(k for k, _ in self._value_gated)
+        # Field-gated matchers that require a number (fields.status: 503): for a typed number only
+        # those whose values it equals can hold. (field, value) -> the matchers to run, in order.
+        self._numeric_sets = {
+            key: [(cm, _numeric_gate(cm.matcher, key)) for cm in cms]
+            for key, cms in self._field_gated.items()
+        }
+        self._by_number: dict[tuple[str, float], list[_CompiledMatcher]] = {}
 
     def _by_value(self, fields: dict[str, Any]) -> list[_CompiledMatcher]:
         """Return the value-gated matchers whose field equals the event's value (any element of a list)."""
@@ -420,6 +477,16 @@ class Engine:
                 found.extend(gated.get((key, value), ()))
         return found
 
+    def _numbered(self, key: str, value: float) -> list[_CompiledMatcher]:
+        """Return the matchers gated by field `key` that can hold when it is the number `value`."""
+        number = float(value)
+        found = self._by_number.get((key, number))
+        if found is None:
+            found = [cm for cm, numbers in self._numeric_sets[key] if numbers is None or number in numbers]
+            if len(self._by_number) < 4096:  # bounded: typed numbers in gated fields are few (status codes)
+                self._by_number[(key, number)] = found
+        return found
+
     def feed(self, event: Event) -> None:
         """Match one event (call in input order)."""
         self.events += 1
@@ -432,34 +499,7 @@ class Engine:
         else:
             prev = self._last_ts.get(event.source)
             t, when = prev if prev is not None else (None, None)
-        candidates: list[_CompiledMatcher] = []
-        for fname, gated in self._text_gated.items():
-            if not gated:
-                continue
-            value = event.message if fname == "message" else event.text
-            if value.isascii():
-                low = value.lower()
-                rx = self._needle_res[fname]
-                if rx is None or rx.search(low) is None:
-                    continue
-                candidates.extend(cm for needles, cm in gated if any(n in low for n in needles))
-            else:
-                candidates.extend(cm for _, cm in gated)
-        if event.fields:
-            if self._field_gated:
-                for key in event.fields:
-                    ms = self._field_gated.get(key)
-                    if ms:
-                        candidates.extend(ms)
-            if self._value_gated:
-                candidates.extend(self._by_value(event.fields))
-        if self._attr_gated:
-            if event.pid is not None:
-                candidates.extend(self._attr_gated.get("pid", ()))
-            if event.stream is not None:
-                candidates.extend(self._attr_gated.get("stream", ()))
-        if self._always:
-            candidates.extend(self._always)
+        candidates = self._candidates(event) if self.prefilter else self._all
         if not candidates:
             return
         masks: dict[int, int] = {}
@@ -473,6 +513,43 @@ class Engine:
                 caps_by_rule.setdefault(cm.rule, {}).update(caps)
         for ri, mask in masks.items():
             self._record(ri, mask, seq, t, when, event, caps_by_rule.get(ri))
+
+    def _candidates(self, event: Event) -> list[_CompiledMatcher]:
+        """Return the matchers that can hold for `event`: only those run (in the canonical order)."""
+        candidates: list[_CompiledMatcher] = []
+        for fname, scanner, owners, cms in self._text_scan:
+            value = event.message if fname == "message" else event.text
+            if value.isascii():
+                found = scanner.which(value)
+                if not found:
+                    continue
+                if len(found) == 1:
+                    candidates.extend(owners[found[0]])
+                else:
+                    rank = self._text_rank
+                    uniq = {id(cm): cm for i in found for cm in owners[i]}
+                    candidates.extend(sorted(uniq.values(), key=lambda cm: rank[id(cm)]))
+            else:
+                candidates.extend(cms)
+        fields = event.fields
+        if fields:
+            if self._field_gated:
+                for key, value in fields.items():
+                    ms = self._field_gated.get(key)
+                    if ms:
+                        if type(value) is int or type(value) is float:
+                            ms = self._numbered(key, value)
+                        candidates.extend(ms)
+            if self._value_gated and not self._value_keys.isdisjoint(fields):
+                candidates.extend(self._by_value(fields))
+        if self._attr_gated:
+            if event.pid is not None:
+                candidates.extend(self._attr_gated.get("pid", ()))
+            if event.stream is not None:
+                candidates.extend(self._attr_gated.get("stream", ()))
+        if self._always:
+            candidates.extend(self._always)
+        return candidates
 
     def _record(
         self, ri: int, mask: int, seq: int, t: float | None, when: datetime | None, ev: Event, caps: _Captures | None
@@ -589,10 +666,3 @@ def fill_template(template: str, values: dict[str, str], captures: Sequence[str]
         else:
             out.append("{" + fname + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}")
     return "".join(out)
-
-
-def _alternation(needles: Iterable[str]) -> re.Pattern[str] | None:
-    uniq = sorted(set(needles), key=lambda s: (-len(s), s))
-    if not uniq:
-        return None
-    return re.compile("|".join(re.escape(n) for n in uniq))

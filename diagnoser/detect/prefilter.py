@@ -1,0 +1,185 @@
+"""Multi-pattern prefilters: which of many literals (or one regex) occur in a text, in one pass.
+
+The backend is chosen at run time: hyperscan where its wheel is installed, RE2 next, the standard
+library last. `DIAGNOSER_PREFILTER=hyperscan|re2|re` forces one (an unavailable one falls back).
+Every backend gives the same answers; only the speed differs. Texts that are not pure ASCII are
+never decided by a prefilter (callers treat them as candidates): case-folding beyond ASCII
+(`"K".lower() == "k"` for the Kelvin sign) is not something the byte scanners know.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+BACKENDS = ("hyperscan", "re2", "re")
+
+
+@lru_cache(maxsize=1)
+def _hyperscan() -> Any:
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    return hyperscan
+
+
+@lru_cache(maxsize=1)
+def _re2() -> Any:
+    try:
+        import re2
+    except ImportError:
+        return None
+    return re2
+
+
+def backend() -> str:
+    """Return the backend in use: the forced one when available, else the fastest installed."""
+    forced = os.environ.get("DIAGNOSER_PREFILTER", "").strip().lower()
+    order = (forced, *BACKENDS) if forced in BACKENDS else BACKENDS
+    for name in order:
+        if name == "re" or (name == "hyperscan" and _hyperscan()) or (name == "re2" and _re2()):
+            return name
+    return "re"
+
+
+def _hs_literal(needle: str) -> bytes:
+    """Return a hyperscan (PCRE syntax) pattern matching `needle` literally."""
+    return "".join(c if c.isalnum() else f"\\x{ord(c):02x}" for c in needle).encode("ascii")
+
+
+class LiteralSet:
+    """A set of ASCII literals searched case-insensitively; `which(text)` names those that occur."""
+
+    def __init__(self, needles: Sequence[str], prefer: str | None = None):
+        self.needles = tuple(n.lower() for n in needles)
+        if not all(n.isascii() and n for n in self.needles):
+            raise ValueError("prefilter needles must be non-empty ASCII")
+        self.backend = prefer or backend()
+        self._db: Any = None
+        self._rx: Any = None
+        if not self.needles:
+            return
+        if self.backend == "hyperscan":
+            hs = _hyperscan()
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            flag = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
+            n = len(self.needles)
+            db.compile(
+                expressions=[_hs_literal(x) for x in self.needles],
+                ids=list(range(n)),
+                elements=n,
+                flags=[flag] * n,
+            )
+            self._db = db
+            return
+        alternation = "|".join(re.escape(n) for n in sorted(set(self.needles), key=lambda s: (-len(s), s)))
+        self._rx = _re2().compile(alternation) if self.backend == "re2" else re.compile(alternation)
+
+    def which(self, text: str) -> list[int]:
+        """Return the indices of the needles that occur in ASCII `text` (any case), in index order."""
+        if not self.needles:
+            return []
+        if self._db is not None:
+            found: list[int] = []
+            self._db.scan(text.encode("ascii"), match_event_handler=_collect, context=found)
+            if len(found) > 1:
+                found.sort()
+            return found
+        low = text.lower()
+        if self._rx.search(low) is None:
+            return []
+        return [i for i, n in enumerate(self.needles) if n in low]
+
+
+def _collect(index: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(index)
+
+
+class Pattern:
+    """One case-insensitive regex (ASCII texts only) that a scanner answers yes/no for."""
+
+    def __init__(self, pattern: str, prefer: str | None = None):
+        self.backend = prefer or backend()
+        self._db: Any = None
+        self._rx: Any = None
+        if self.backend == "hyperscan":
+            hs = _hyperscan()
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            try:
+                db.compile(
+                    expressions=[pattern.encode("ascii")], ids=[0], elements=1, flags=[hs.HS_FLAG_CASELESS]
+                )
+                self._db = db
+                self._stopped = hs.ScanTerminated
+                return
+            except Exception:  # a construct hyperscan lacks: fall back to the next backend
+                self.backend = "re2" if _re2() else "re"
+        if self.backend == "re2":
+            self._rx = _re2().compile("(?i)" + pattern)
+        else:
+            self._rx = re.compile(pattern, re.IGNORECASE)
+
+    def search(self, text: str) -> bool:
+        """Return True when the pattern occurs in ASCII `text`."""
+        if self._db is not None:
+            hit: list[int] = []
+            try:
+                self._db.scan(text.encode("ascii"), match_event_handler=_first, context=hit)
+            except self._stopped:
+                pass
+            return bool(hit)
+        return self._rx.search(text) is not None
+
+
+def _first(index: int, start: int, end: int, flags: int, hit: list[int]) -> bool:
+    hit.append(index)
+    return True  # stop the scan: one match answers the question
+
+
+class ClassifierGate:
+    """Tell, cheaply, whether an event can change the classifier's feature bag.
+
+    `FeatureBag.feed` counts an event and stops unless it is a worker boot or suspicious; most
+    lines are neither, and finding that out costs its alarm-lexicon regex. This answers the same
+    question with the lexicon compiled into the prefilter backend: `wants(ev)` is False only when
+    the bag would ignore `ev` (it never says False for an event the bag uses).
+    """
+
+    # Kinds `features.is_suspicious` decides by structure, plus worker_boot, which the bag counts.
+    STRUCTURAL_KINDS = frozenset(
+        {
+            "traceback",
+            "oom_kill",
+            "worker_timeout",
+            "worker_exit",
+            "fatal_error",
+            "container_state",
+            "access",
+            "k8s_event",
+            "worker_boot",
+        }
+    )
+
+    def __init__(self) -> None:
+        from diagnoser.detect import features
+        from diagnoser.model import Level
+
+        self._alarm = Pattern(features._ALARM.pattern)
+        self._limit = features.MAX_MESSAGE
+        self._levels = frozenset({Level.WARNING, Level.ERROR, Level.CRITICAL})
+
+    def wants(self, event: Any) -> bool:
+        """Return False only when feeding `event` to the feature bag would just count it."""
+        if event.level in self._levels:
+            return True
+        fields = event.fields
+        if fields:
+            kind = fields.get("kind")
+            if type(kind) is str and kind in self.STRUCTURAL_KINDS:
+                return True
+        text = event.message[: self._limit]
+        return not text.isascii() or self._alarm.search(text)
