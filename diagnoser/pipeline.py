@@ -13,10 +13,12 @@ from diagnoser.collect import InputSource
 from diagnoser.collect.files import read_lines
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
+from diagnoser.detect.prefilter import ClassifierGate
 from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report, clip_record
 from diagnoser.parse import ParseStats, parse_lines
 from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
 from diagnoser.rank import rank
+from diagnoser.redact import DEFAULT, Redactor
 
 if TYPE_CHECKING:
     from diagnoser.collect.base import Outcome, Request, SourceKind
@@ -34,6 +36,8 @@ class Options:
     top: int | None = None
     warnings: tuple[str, ...] = ()  # collection warnings (from collectors or a bundle), listed first
     classifier: bool = True  # combine the shipped classifier with the rules (False: rules alone)
+    prefilter: bool = True  # skip work that cannot change the report (False: every matcher on every event)
+    redactor: Redactor = DEFAULT  # for bundles and quoted lines; renderers redact the report again
 
 
 def _suspicious(event: Event) -> bool:
@@ -41,18 +45,26 @@ def _suspicious(event: Event) -> bool:
     return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == "traceback"
 
 
-def _evidence(event: Event) -> Evidence:
-    """Return an Evidence entry quoting `event`."""
-    return Evidence(event.source, event.line, clip_record(event.text, EVIDENCE_CHARS), ("suspicious",), event.timestamp)
+def _evidence(event: Event, redactor: Redactor) -> Evidence:
+    """Return an Evidence entry quoting `event`, redacted before it is cut (a cut secret may not match)."""
+    text = clip_record(redactor(event.text), EVIDENCE_CHARS)
+    return Evidence(event.source, event.line, text, ("suspicious",), event.timestamp)
 
 
-def diagnose_lines(lines: Iterable[RawLine], sources: Sequence[str], options: Options | None = None) -> Report:
-    """Diagnose a stream of raw lines; memory stays bounded whatever its length."""
+def diagnose_lines(
+    lines: Iterable[RawLine], sources: Sequence[str], options: Options | None = None, notes: list[str] | None = None
+) -> Report:
+    """Diagnose a stream of raw lines; memory stays bounded whatever its length.
+
+    `notes` is filled while `lines` is read (lines cut, bad UTF-8, truncated input): read warnings.
+    """
     options = options or Options()
     rules = options.rules if options.rules is not None else load_rules()
-    engine = Engine(rules)
+    engine = Engine(rules, prefilter=options.prefilter)
     model = load_model() if options.classifier else None
     classifier = Classifier(model) if model is not None else None
+    gate = ClassifierGate().wants if classifier is not None and options.prefilter else None
+    skipped = 0
     obs = Observations()
     stats = ParseStats()
     suspicious: list[Evidence] = []
@@ -60,13 +72,18 @@ def diagnose_lines(lines: Iterable[RawLine], sources: Sequence[str], options: Op
         engine.feed(event)
         obs.feed(event)
         if classifier is not None:
-            classifier.feed(event)
+            if gate is None or gate(event):
+                classifier.feed(event)
+            else:
+                skipped += 1  # the gate proved the bag would only have counted it
         if len(suspicious) < MAX_SUSPICIOUS and _suspicious(event):
-            suspicious.append(_evidence(event))
+            suspicious.append(_evidence(event, options.redactor))
+    if classifier is not None:
+        classifier.bag.events += skipped
     verdict = classifier.finish() if classifier is not None else None
     catalogue = load_catalogue()
     platforms = select_platforms(obs.platforms, options.plan.platform)
-    warnings: list[str] = list(options.warnings)
+    warnings: list[str] = list(options.warnings) + list(notes or ())
     diagnoses: list[Diagnosis] = []
     ranked = rank(
         engine.finish(),
@@ -102,14 +119,15 @@ def diagnose_lines(lines: Iterable[RawLine], sources: Sequence[str], options: Op
     )
 
 
-def _chain(sources: Sequence[InputSource], stdin: BinaryIO | None) -> Iterator[RawLine]:
-    """Yield the lines of every source in turn."""
-    return itertools.chain.from_iterable(read_lines(s, stdin) for s in sources)
+def _chain(sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[str] | None = None) -> Iterator[RawLine]:
+    """Yield the lines of every source in turn; read warnings go to `notes`."""
+    return itertools.chain.from_iterable(read_lines(s, stdin, notes) for s in sources)
 
 
 def diagnose(sources: Sequence[InputSource], options: Options | None = None, stdin: BinaryIO | None = None) -> Report:
     """Diagnose files and/or stdin."""
-    return diagnose_lines(_chain(sources, stdin), [s.name for s in sources], options)
+    notes: list[str] = []
+    return diagnose_lines(_chain(sources, stdin, notes), [s.name for s in sources], options, notes)
 
 
 def diagnose_collected(
@@ -123,7 +141,8 @@ def diagnose_collected(
     """Diagnose files and/or stdin plus what collectors found, optionally saving it all as a bundle."""
     options = options or Options()
     names = [s.name for s in sources] + ([p.source for p in outcome.pieces] if outcome else [])
-    lines: Iterator[RawLine] = _chain(sources, stdin)
+    notes: list[str] = []
+    lines: Iterator[RawLine] = _chain(sources, stdin, notes)
     if outcome is not None:
         lines = itertools.chain(lines, outcome.lines())
         options = dataclasses.replace(options, warnings=options.warnings + outcome.warnings)
@@ -131,11 +150,11 @@ def diagnose_collected(
     if bundle_dir is not None:
         from diagnoser.collect.bundle import BundleWriter
 
-        writer = BundleWriter(bundle_dir, names, bundle_meta)
+        writer = BundleWriter(bundle_dir, names, bundle_meta, options.redactor)
         lines = writer.tee(lines)
-    report = diagnose_lines(lines, names, options)
+    report = diagnose_lines(lines, names, options, notes)
     if writer is not None:
-        writer.finish(options.warnings)
+        writer.finish(options.warnings + tuple(notes))
     return report
 
 

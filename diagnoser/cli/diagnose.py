@@ -73,6 +73,13 @@ def diagnose(
     save_bundle: Annotated[
         Path | None, typer.Option(help="Write what was read (secrets redacted) to this directory; `diagnose DIR` replays it.", rich_help_panel="Collect")
     ] = None,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Show secrets (tokens, keys, passwords) as the logs have them.", rich_help_panel="Output")
+    ] = False,
+    redact_pattern: Annotated[
+        list[str] | None,
+        typer.Option("--redact-pattern", metavar="REGEX", help="Also redact what this regular expression matches (repeatable; a group named 'secret' limits it to that group).", rich_help_panel="Output"),
+    ] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging on stderr.")] = 0,
 ) -> int:
     """Name the documented root cause of a failing model service from its logs, with evidence and a fix plan.
@@ -85,6 +92,7 @@ def diagnose(
     from diagnoser.pipeline import Options, diagnose_collected
     from diagnoser.plan import PlanOptions
     from diagnoser.plan.suggest import ReplicaInputs
+    from diagnoser.redact import make_redactor
 
     set_verbosity(verbose)
     inputs = list(paths or [])
@@ -94,19 +102,20 @@ def diagnose(
         raise InputError("no input: pipe logs on stdin or pass log files (see diagnose --help)")
     if inputs.count("-") > 1:
         raise ConfigError("'-' (stdin) given more than once")
+    redactor = make_redactor(redact_pattern or (), enabled=not no_redact)
     sources = open_inputs(inputs) if inputs or service is None else []
     rules = load_rules(rules_dir) if rules_dir else None
     plan = PlanOptions(
         platform=platform,
         replicas=ReplicaInputs(target_rps, request_seconds, max_requests_per_container, target_utilization),
     )
-    options = Options(rules=rules, plan=plan, top=top, warnings=bundle_warnings(inputs), classifier=not rules_only)
+    options = Options(rules=rules, plan=plan, top=top, warnings=bundle_warnings(inputs), classifier=not rules_only, redactor=redactor)
     if service is not None:
         report = _collect_and_diagnose(sources, service, source, namespace, context, since, tail, timeout, journal, options, save_bundle)
     else:
         report = diagnose_collected(sources, None, options, bundle_dir=save_bundle)
     fmt = OutputFormat.JSON if json_out else output
-    write_stdout(render(report, fmt, colour=want_colour(colour) and fmt is OutputFormat.TEXT))
+    write_stdout(render(report, fmt, colour=want_colour(colour) and fmt is OutputFormat.TEXT, redactor=redactor))
     failing = [d for d in report.diagnoses if d.severity.rank >= fail_on.rank]
     return EXIT_FOUND if failing else EXIT_OK
 

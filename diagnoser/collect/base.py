@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from diagnoser.errors import CollectorError, CollectorUnavailable, ConfigError
 from diagnoser.model import RawLine
+from diagnoser.redact import DEFAULT as DEFAULT_REDACTOR
+from diagnoser.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -95,50 +97,12 @@ class Collector(ABC):
         """Find the service and collect; raise CollectorUnavailable, NotFound or CollectorError."""
 
 
-# Secrets that show up in logs, pod specs and docker inspect output; the value goes, the name stays.
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"(?i)\b(authorization\s*[:=]\s*\"?(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}"),
-        r"\1<redacted>",
-    ),
-    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]{20,}=*"), r"\1<redacted>"),
-    (
-        re.compile(
-            r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig|password|pwd)=([^;&\s\"']{4,})"
-        ),
-        r"\1=<redacted>",
-    ),
-    (
-        re.compile(
-            r"(?i)(\"?[\w.-]*(?:secret|token|password|passwd|api[_-]?key|access[_-]?key|primary[_-]?key|"
-            r"secondary[_-]?key|connection[_-]?string|credential)[\w.-]*\"?\s*[:=]\s*\"?)([^\s\"',;}]{4,})"
-        ),
-        r"\1<redacted>",
-    ),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"), "<redacted-jwt>"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "<redacted-private-key>"),
-)
-_SECRET_HINT = re.compile(
-    r"(?i)secret|token|passw|pwd|key|sig=|bearer|authorization|credential|connection|eyJ|PRIVATE"
-)
-
-
-def redact(text: str) -> str:
-    """Return `text` with credentials (tokens, keys, passwords, SAS signatures) replaced by <redacted>."""
-    if not _SECRET_HINT.search(text):
-        return text
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 def piece(source: str, lines: Iterable[str]) -> Piece:
     """Return a Piece of redacted lines without line breaks inside them."""
-    out: list[str] = []
-    for line in lines:
-        for part in line.split("\n"):
-            part = part.rstrip("\r").replace("\x00", "")
-            out.append(redact(part))
+    parts = (
+        RawLine(source, 0, part.rstrip("\r").replace("\x00", "")) for line in lines for part in line.split("\n")
+    )
+    out = [raw.text for raw in DEFAULT_REDACTOR.lines(parts)]  # a private key's body goes with its BEGIN line
     while out and out[-1] == "":
         out.pop()
     return Piece(source, tuple(out))

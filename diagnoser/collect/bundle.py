@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from diagnoser.collect.base import redact
 from diagnoser.errors import ConfigError, InputError, Location
 from diagnoser.model import RawLine
+from diagnoser.redact import DEFAULT, Redactor
 
 MANIFEST = "diagnoser-bundle.json"
 BUNDLE_VERSION = 1
@@ -36,8 +36,15 @@ def _file_name(index: int, source: str) -> str:
 class BundleWriter:
     """Write every line that passes through `tee` into the file of its source."""
 
-    def __init__(self, directory: str | Path, sources: Sequence[str], meta: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        directory: str | Path,
+        sources: Sequence[str],
+        meta: dict[str, Any] | None = None,
+        redactor: Redactor = DEFAULT,
+    ):
         self.dir = Path(directory)
+        self.redactor = redactor
         if self.dir.exists() and not self.dir.is_dir():
             raise ConfigError("--save-bundle: not a directory", Location(str(self.dir)))
         if self.dir.is_dir() and any(self.dir.iterdir()) and not is_bundle(self.dir):
@@ -71,17 +78,16 @@ class BundleWriter:
     def tee(self, lines: Iterable[RawLine]) -> Iterator[RawLine]:
         """Yield `lines` redacted, writing each to its source's file."""
         try:
-            for raw in lines:
-                text = redact(raw.text)
+            for raw in self.redactor.lines(lines):
                 name = self._open(raw.source)
                 handle = self._handles.get(raw.source)
                 if handle is None:
                     handle = self._handles[raw.source] = open(
                         self.dir / name, "a", encoding="utf-8", newline="\n"
                     )  # noqa: SIM115
-                handle.write(text + "\n")
+                handle.write(raw.text + "\n")
                 self.counts[raw.source] += 1
-                yield raw if text == raw.text else RawLine(raw.source, raw.line, text)
+                yield raw
         finally:
             for handle in self._handles.values():
                 handle.close()
@@ -96,7 +102,7 @@ class BundleWriter:
             "tool": {"name": "diagnoser", "version": __version__},
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             **self.meta,
-            "warnings": list(warnings),
+            "warnings": [self.redactor(w) for w in warnings],
             "sources": [{"name": s, "file": self.files[s], "lines": self.counts[s]} for s in self.order],
         }
         (self.dir / MANIFEST).write_text(

@@ -87,9 +87,11 @@ class DockerCollector(Collector):
             raise unavailable(
                 f"cannot reach the Docker daemon at {where}", _cause(exc), "start dockerd, or set DOCKER_HOST"
             ) from None
+        from requests.exceptions import RequestException
+
         try:
             return self._collect(client, request, where)
-        except DockerException as exc:
+        except (DockerException, RequestException) as exc:  # transport faults (timeout, reset) too
             raise _error(exc, where) from None
         finally:
             client.close()

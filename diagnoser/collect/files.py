@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from diagnoser.errors import InputError, Location
 from diagnoser.model import RawLine
@@ -71,19 +71,30 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
     return sources
 
 
-def read_lines(source: InputSource, stdin: BinaryIO | None = None) -> Iterator[RawLine]:
-    """Yield the lines of `source` as RawLines, decoding UTF-8 leniently and reading gzip transparently."""
+def read_lines(source: InputSource, stdin: BinaryIO | None = None, notes: list[str] | None = None) -> Iterator[RawLine]:
+    """Yield the lines of `source` as RawLines, decoding UTF-8 leniently and reading gzip transparently.
+
+    What was read with loss (cut lines, invalid UTF-8, a file that shrank or a compressed stream that
+    ends early) is told in `notes`, one warning each, so the report says so.
+    """
     name = source.name
+    notes = notes if notes is not None else []
     if source.path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        yield from _lines(_unwrap(stream, "stdin"), name, "stdin")
+        yield from _lines(_unwrap(stream, "stdin"), name, "stdin", notes)
         return
     try:
         raw = open(source.path, "rb")  # noqa: SIM115 - closed in finally, the generator may stop early
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror.lower() if exc.strerror else exc}", Location(source.path)) from None
     try:
-        yield from _lines(_unwrap(raw, source.path), name, source.path)
+        st = os.fstat(raw.fileno())
+        yield from _lines(_unwrap(raw, source.path), name, source.path, notes)
+        if stat.S_ISREG(st.st_mode) and raw.tell() < st.st_size:
+            notes.append(
+                f"{source.path}: file shrank while it was read ({raw.tell()} of {st.st_size} bytes read; "
+                "rotated or truncated?)"
+            )
     finally:
         raw.close()
 
@@ -93,13 +104,55 @@ def _unwrap(stream: BinaryIO, label: str) -> io.BufferedReader:
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     if head.startswith(GZIP_MAGIC):
-        buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
+        buffered = io.BufferedReader(_Gunzip(buffered))
         try:
             head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"corrupt gzip data ({exc})", Location(label)) from None
     _reject_binary(head, label)
     return buffered
+
+
+class _Gunzip(io.RawIOBase):
+    """Decompress gzip (several members too) as a stream; data that ends early ends the stream.
+
+    `truncated` then tells the reader, which warns instead of failing: a log cut by a full disk or
+    a copy still in progress is diagnosed with what it holds.
+    """
+
+    def __init__(self, stream: io.BufferedReader):
+        self.stream = stream
+        self.dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.truncated = False
+        self.pending = b""
+
+    def readable(self) -> bool:
+        """Return True: this is a reader."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill `buffer` with decompressed bytes; 0 at the end of the data."""
+        while not self.pending:
+            if self.dec.eof:
+                rest = self.dec.unused_data
+                if not rest:
+                    rest = self.stream.read(65536)
+                    if not rest:
+                        return 0
+                if not rest.startswith(GZIP_MAGIC[:1]) and not rest.strip(b"\x00"):
+                    return 0  # NUL padding after the last member, as tape and some tools write it
+                self.dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self.pending = self.dec.decompress(rest, 1 << 20)
+                continue
+            data = self.dec.unconsumed_tail or self.stream.read(65536)
+            if not data:
+                self.truncated = True
+                return 0
+            self.pending = self.dec.decompress(data, 1 << 20)
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
 
 
 def _reject_binary(head: bytes, label: str) -> None:
@@ -118,10 +171,12 @@ def _reject_binary(head: bytes, label: str) -> None:
         )
 
 
-def _lines(stream: io.BufferedReader, name: str, label: str) -> Iterator[RawLine]:
+def _lines(stream: io.BufferedReader, name: str, label: str, notes: list[str]) -> Iterator[RawLine]:
     """Split `stream` into RawLines, capping each line at MAX_LINE_BYTES."""
     number = 0
     readline = stream.readline
+    cut: list[tuple[int, int]] = []  # (line, bytes) of lines cut at MAX_LINE_BYTES
+    invalid = 0  # lines with bytes that are not UTF-8
     try:
         while True:
             chunk = readline(MAX_LINE_BYTES)
@@ -130,14 +185,31 @@ def _lines(stream: io.BufferedReader, name: str, label: str) -> Iterator[RawLine
             number += 1
             if not chunk.endswith(b"\n") and len(chunk) >= MAX_LINE_BYTES:
                 # Skip the rest of an over-long line without holding it in memory.
+                size = len(chunk)
                 while True:
                     rest = readline(MAX_LINE_BYTES)
+                    size += len(rest)
                     if not rest or rest.endswith(b"\n"):
                         break
-            text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
+                cut.append((number, size - rest.endswith(b"\n")))
+            try:
+                text = chunk.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                invalid += 1
+                text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             if "\x00" in text:
                 text = text.replace("\x00", "")
             yield RawLine(name, number, text)
-    except (OSError, EOFError) as exc:
+    except (OSError, zlib.error) as exc:
         raise InputError(f"read failed at line {number + 1}: {exc}", Location(label)) from None
+    finally:
+        gz = getattr(stream, "raw", None)
+        if isinstance(gz, _Gunzip) and gz.truncated:
+            notes.append(f"{label}: compressed data ends early after line {number} (truncated file?); read what was there")
+        for n, size in cut[:5]:
+            notes.append(f"{label}:{n}: line of {size} bytes cut to its first {MAX_LINE_BYTES} bytes (1 MiB)")
+        if len(cut) > 5:
+            notes.append(f"{label}: {len(cut) - 5} more lines longer than 1 MiB cut the same way")
+        if invalid:
+            notes.append(f"{label}: {invalid} line(s) are not valid UTF-8; undecodable bytes shown as U+FFFD")
 

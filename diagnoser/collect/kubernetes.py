@@ -463,7 +463,10 @@ class _Api:
             if missing_ok:
                 return None
             raise
-        data = getattr(resp, "data", resp)
+        data, broken = _read_body(resp)
+        if broken is not None:
+            name = getattr(fn, "__name__", "request")
+            raise CollectorError(f"the API server at {self.server} broke off its answer to {name}: {broken}")
         try:
             return json.loads(data or b"{}")
         except ValueError:
@@ -508,8 +511,26 @@ class _Api:
             warnings.append(f"no log for {label}: {exc}")
             return None
         # 204 No Content (a pod never scheduled) has no body at all.
-        data = getattr(resp, "data", b"") or b""
+        data, broken = _read_body(resp)
+        if broken is not None:
+            warnings.append(f"log of {label} cut short ({len(data)} bytes arrived): {broken}; diagnosed what arrived")
         return data.decode("utf-8", errors="replace")
+
+
+def _read_body(resp: Any) -> tuple[bytes, str | None]:
+    """Return the body read so far and, when the connection broke mid-body, why (else None)."""
+    from urllib3.exceptions import HTTPError
+
+    if not hasattr(resp, "read1"):
+        return (getattr(resp, "data", resp) or b""), None
+    chunks: list[bytes] = []
+    try:
+        while chunk := resp.read1(65536):  # read1: what has arrived is ours before a break
+            chunks.append(chunk)
+    except (HTTPError, OSError) as exc:
+        reason = str(getattr(exc, "args", [exc])[0] if getattr(exc, "args", None) else exc)
+        return b"".join(chunks), reason.splitlines()[0][:300] if reason else type(exc).__name__
+    return b"".join(chunks), None
 
 
 class _NotFoundError(CollectorError):

@@ -16,6 +16,7 @@ from diagnoser.registry import did_you_mean
 
 KEYWORDS = ("and", "or", "not", "then", "within", "count", "any", "all", "of", "them")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+MAX_WINDOW_SECONDS = 366 * 86400  # longer windows are typos (and overflow time arithmetic)
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -411,6 +412,9 @@ def _resolve(node: object, names: tuple[str, ...], text: str) -> Node:
         else:
             targets = tuple(fnmatch.filter(names, str(node.targets)))
             spelled_targets = str(node.targets)
+            if not targets:  # `all of x*` over nothing would always hold, `any of x*` never
+                offset = max(text.find(spelled_targets), 0)
+                raise _Problem(offset, f"pattern {spelled_targets!r} matches no matcher", "matchers: " + ", ".join(names))
         spelled = f"{node.quantity} of {spelled_targets}"
         offset = max(text.find(spelled_targets), 0)
         if node.quantity == "any":
@@ -431,6 +435,8 @@ def _resolve(node: object, names: tuple[str, ...], text: str) -> Node:
     if isinstance(node, Not):
         return Not(_resolve(node.item, names, text))
     if isinstance(node, Within):
+        if node.seconds > MAX_WINDOW_SECONDS:
+            raise _Problem(max(text.find("within"), 0), "window longer than 366 days", "a window is minutes or hours")
         return Within(_resolve(node.item, names, text), node.seconds)
     assert isinstance(node, Ref | CountCmp | Then)
     return node

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from diagnoser.detect.condition import KEYWORDS, NAME_RE, parse_condition, parse_duration
+from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_condition, parse_duration
 from diagnoser.detect.regexes import regex_problem
 from diagnoser.detect.rules import (
     EXAMPLE_KEYS,
@@ -34,6 +34,12 @@ from diagnoser.model import Severity
 from diagnoser.registry import did_you_mean
 
 MAX_RULE_FILE_BYTES = 256 * 1024
+# Limits that keep a rule set (someone else's --rules DIR) from stalling the engine or the loader.
+MAX_RULES = 2000  # rule files in one load
+MAX_MATCHERS = 64  # named matchers in one rule
+MAX_VALUES = 512  # values in one field test's list
+MAX_PATTERN_CHARS = 2000  # characters of one regular expression or text value
+MAX_CONDITION_CHARS = 2000
 RULE_SUFFIXES = (".yaml", ".yml")
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -64,6 +70,11 @@ def rule_files(paths: Sequence[Path] | None) -> tuple[list[Path], list[RuleError
 def load_rules(paths: Sequence[Path] | None = None) -> tuple[Rule, ...]:
     """Load every rule in `paths` (default: the shipped rules); raise RuleLoadErrors listing all errors."""
     files, errors = rule_files(paths)
+    if len(files) > MAX_RULES:
+        where = Location(str(paths[0])) if paths else None
+        raise RuleLoadErrors(
+            [RuleError(f"too many rule files ({len(files)})", where, f"limit {MAX_RULES}; split the directory")]
+        )
     rules: list[Rule] = []
     for file in files:
         rule, errs = load_rule_file(file)
@@ -229,6 +240,8 @@ class _Builder:
             self.error("missing required key 'condition'", root)
         elif not isinstance(data["condition"], str) or not isinstance(cond_node, yaml.ScalarNode):
             self.error("'condition' must be a string", cond_node)
+        elif len(data["condition"]) > MAX_CONDITION_CHARS:
+            self.error(f"condition too long ({len(data['condition'])} characters)", cond_node, f"limit {MAX_CONDITION_CHARS}")
         elif matchers is not None:
             condition = data["condition"]
             cond_loc = self.loc(cond_node)
@@ -310,6 +323,9 @@ class _Builder:
             return None
         value = data["window"]
         seconds = parse_duration(value) if isinstance(value, str) else None
+        if seconds and seconds > MAX_WINDOW_SECONDS:
+            self.error(f"window {value!r} longer than 366 days", self.child(root, "window"), "a window is minutes or hours")
+            return None
         if not seconds:
             hint = f"write '{value}s'" if isinstance(value, int) else "a whole number and s, m or h: 10m"
             self.error(f"bad window {value!r}", self.child(root, "window"), hint)
@@ -327,6 +343,9 @@ class _Builder:
             self.error("'match' must be a mapping of matcher names to field tests", node)
             return None
         self.check_duplicate_keys(node, "matcher")
+        if len(data) > MAX_MATCHERS:
+            self.error(f"too many matchers ({len(data)})", node, f"limit {MAX_MATCHERS}; split the rule")
+            return None
         out: list[Matcher] = []
         ok = True
         for name, value in data.items():
@@ -397,6 +416,12 @@ class _Builder:
         values = value if isinstance(value, list) else [value]
         if not values:
             self.error(f"empty value list for {key!r}", node)
+            return None
+        if len(values) > MAX_VALUES:
+            self.error(f"too many values for {key!r} ({len(values)})", node, f"limit {MAX_VALUES}")
+            return None
+        if any(isinstance(v, str) and len(v) > MAX_PATTERN_CHARS for v in values):
+            self.error(f"value for {key!r} too long", node, f"limit {MAX_PATTERN_CHARS} characters")
             return None
         loc = self.loc(key_node)
         for v in values:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from diagnoser.model import Report
+from diagnoser.redact import DEFAULT, Redactor
 
 from diagnoser.render.json import render_json, report_to_dict
 from diagnoser.render.markdown import render_markdown
@@ -21,10 +22,10 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-def render(report: Report, fmt: OutputFormat, colour: bool = False) -> str:
-    """Return the report rendered in `fmt`."""
+def render(report: Report, fmt: OutputFormat, colour: bool = False, redactor: Redactor = DEFAULT) -> str:
+    """Return the report rendered in `fmt`, secrets redacted unless `redactor` is disabled."""
     if fmt is OutputFormat.JSON:
-        return render_json(report)
+        return render_json(report, redactor)
     if fmt is OutputFormat.MARKDOWN:
-        return render_markdown(report)
-    return render_text(report, colour=colour)
+        return render_markdown(report, redactor)
+    return render_text(report, colour=colour, redactor=redactor)

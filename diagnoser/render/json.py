@@ -8,6 +8,7 @@ import orjson
 
 from diagnoser import __version__
 from diagnoser.model import Diagnosis, Evidence, FixStep, Report
+from diagnoser.redact import DEFAULT, Redactor, redact_report
 
 
 def _evidence(ev: Evidence) -> dict[str, Any]:
@@ -54,8 +55,9 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
-    """Return the report as plain JSON-ready data."""
+def report_to_dict(report: Report, redactor: Redactor = DEFAULT) -> dict[str, Any]:
+    """Return the report as plain JSON-ready data, secrets redacted."""
+    report = redact_report(report, redactor)
     return {
         "schema_version": report.schema_version,
         "tool": {"name": "diagnoser", "version": __version__},
@@ -72,6 +74,6 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def render_json(report: Report) -> str:
-    """Return the report as deterministic, indented JSON text."""
-    return orjson.dumps(report_to_dict(report), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+def render_json(report: Report, redactor: Redactor = DEFAULT) -> str:
+    """Return the report as deterministic, indented JSON text, secrets redacted."""
+    return orjson.dumps(report_to_dict(report, redactor), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"

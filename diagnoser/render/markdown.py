@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from diagnoser.model import Report
+from diagnoser.redact import DEFAULT, Redactor, redact_report
 
 
 def _code(text: str) -> str:
@@ -11,8 +12,9 @@ def _code(text: str) -> str:
     return f"{fence}{text}{fence}"
 
 
-def render_markdown(report: Report) -> str:
-    """Return the report as Markdown."""
+def render_markdown(report: Report, redactor: Redactor = DEFAULT) -> str:
+    """Return the report as Markdown, secrets redacted."""
+    report = redact_report(report, redactor)
     out = ["## diagnoser report", ""]
     out.append(f"Read {report.input.lines} lines ({report.input.events} events) from {', '.join(report.input.sources)}.")
     out.append("")

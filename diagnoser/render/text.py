@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from diagnoser.model import Diagnosis, Evidence, FixStep, Report, Severity
+from diagnoser.redact import DEFAULT, Redactor, redact_report
 
 _SEVERITY_COLOURS = {
     Severity.CRITICAL: "1;31",
@@ -86,8 +87,9 @@ def _diagnosis_lines(index: int, d: Diagnosis, style: _Style) -> list[str]:
     return out
 
 
-def render_text(report: Report, colour: bool = False) -> str:
-    """Return the report as terminal text."""
+def render_text(report: Report, colour: bool = False, redactor: Redactor = DEFAULT) -> str:
+    """Return the report as terminal text, secrets redacted."""
+    report = redact_report(report, redactor)
     style = _Style(colour)
     lines = [_input_line(report)]
     if not report.diagnoses:

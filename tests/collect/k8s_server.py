@@ -10,7 +10,10 @@ a 200 empty list for pods of a namespace that does not exist.
 
 from __future__ import annotations
 
+import io
 import json
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +94,10 @@ class Replay:
         self.data = data
         self.requests: list[str] = []
         self.delay = 0.0  # seconds every answer waits: a slow API
+        # Faults by path substring: "500", "503", "hang" (no answer for 30 s), "reset" (the
+        # connection drops mid-body), "truncate" (the body ends before its Content-Length), "garbage"
+        # (200 with a body that is not JSON). Empty: the recorded answers, as before.
+        self.faults: dict[str, str] = {}
 
     def items(self, ns: str, kind: str) -> list[dict[str, Any]]:
         """Return the recorded items of `kind` in `ns` (none when not recorded)."""
@@ -150,9 +157,39 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.replay.delay)
         parts = [p for p in url.path.split("/") if p]
         try:
+            fault = next((mode for key, mode in self.replay.faults.items() if key in self.path), None)
+            if fault is not None:
+                return self._fault(fault, parts, query)
             self._route(parts, query)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def _fault(self, mode: str, parts: list[str], query: dict[str, str]) -> None:
+        """Answer with fault `mode` instead of the recorded answer."""
+        if mode in ("500", "503"):
+            code = int(mode)
+            reason = "InternalError" if code == 500 else "ServiceUnavailable"
+            return self._send(code, status(code, reason, f"etcdserver: request timed out ({code})"))
+        if mode == "hang":
+            time.sleep(30)
+            return None
+        if mode == "garbage":
+            return self._send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+        # reset / truncate: the recorded answer, cut in the middle of its body.
+        real = io.BytesIO()
+        wfile, self.wfile = self.wfile, real
+        try:
+            self._route(parts, query)
+        finally:
+            self.wfile = wfile
+        raw = real.getvalue()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        self.wfile.write(head + b"\r\n\r\n" + body[: max(1, len(body) // 2)])
+        self.wfile.flush()
+        if mode == "reset":  # RST instead of FIN: the client sees "connection reset by peer"
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
 
     def _route(self, parts: list[str], query: dict[str, str]) -> None:
         r = self.replay
