@@ -202,3 +202,10 @@ def test_bad_extra_patterns_are_usage_errors(cli):
 )
 def test_ordinary_lines_are_left_alone(text):
     assert redact(text) == text
+
+
+def test_parse_command_output_is_redacted_too(cli):
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    r = cli("diagnoser", "parse", "-o", "json", stdin=f"Authorization: Bearer {token}\n".encode())
+    assert r.code == 0
+    assert token not in r.out and "<redacted" in r.out

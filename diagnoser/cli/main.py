@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import sys
 
-from diagnoser.cli.common import run_app
+
+def _interrupted() -> None:
+    """Exit 130 quietly: Ctrl-C came before the error boundary was in place (during imports)."""
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
 
 def run_diagnose() -> None:
     """Run the `diagnose` command."""
-    from diagnoser.cli.diagnose import app
-
+    try:
+        from diagnoser.cli.common import run_app
+        from diagnoser.cli.diagnose import app
+    except KeyboardInterrupt:
+        _interrupted()
     sys.exit(run_app(app, prog="diagnose"))
 
 
 def run_toolbox() -> None:
     """Run the `diagnoser` toolbox."""
-    from diagnoser.cli.toolbox import app
-
+    try:
+        from diagnoser.cli.common import run_app
+        from diagnoser.cli.toolbox import app
+    except KeyboardInterrupt:
+        _interrupted()
     sys.exit(run_app(app, prog="diagnoser"))
 
 

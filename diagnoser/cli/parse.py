@@ -43,6 +43,7 @@ def parse(
     from diagnoser.collect import open_inputs
     from diagnoser.collect.files import read_lines
     from diagnoser.parse import ParseStats, parse_lines
+    from diagnoser.redact import DEFAULT as redact
 
     sources = open_inputs(list(paths or []))
     stats = ParseStats()
@@ -54,7 +55,7 @@ def parse(
                 fields = " ".join(f"{k}={v!r}" for k, v in event.fields.items())
                 first = event.message.splitlines()[0] if event.message else ""
                 line = f"{event.source}:{event.line} {event.format}/{event.component} {fields} | {first[:160]}"
-            write_stdout(line + "\n")
+            write_stdout(redact(line) + "\n")  # secrets never leave, here either
     formats = ", ".join(f"{k} {v}" for k, v in stats.formats.most_common())
     typer.echo(f"{stats.lines} lines, {stats.events} events ({formats})", err=True)
     return 0
