@@ -89,12 +89,8 @@ def order(entries: list[Ranked]) -> list[Ranked]:
     pending = list(ordered)
     # Stable topological placement; a cycle (a supersedes b supersedes a) falls back to the score order.
     while pending:
-        for i, r in enumerate(pending):
-            if superseders[r.cause] <= placed | {r.cause}:
-                break
-        else:
-            i = 0
-        r = pending.pop(i)
+        ready = (i for i, r in enumerate(pending) if superseders[r.cause] <= placed | {r.cause})
+        r = pending.pop(next(ready, 0))
         result.append(r)
         placed.add(r.cause)
     return result

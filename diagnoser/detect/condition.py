@@ -362,7 +362,7 @@ def _count_action(toks: pp.ParseResults) -> CountCmp:
 @functools.cache
 def _grammar() -> pp.ParserElement:
     """Build the pyparsing grammar once."""
-    lpar, rpar, comma = pp.Suppress("("), pp.Suppress(")"), pp.Suppress(",")
+    lpar, rpar = pp.Suppress("("), pp.Suppress(")")
     any_kw = pp.MatchFirst([_kw(k) for k in KEYWORDS])
     name = (~any_kw + pp.Regex(r"[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_*])")).set_name("matcher name")
     pattern = pp.Regex(r"[A-Za-z_*][A-Za-z0-9_*]*").set_name("pattern")

@@ -55,7 +55,7 @@ def mask(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """Return lower-case word unigrams and bigrams of the masked text."""
     words = [w.lower() for w in _WORD.findall(mask(text[:MAX_MESSAGE]))]
-    return words + [f"{a}_{b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
 
 
 def is_suspicious(event: Event) -> bool:
