@@ -190,12 +190,17 @@ def evaluate(cases: Iterable[Case], rules: Sequence | None = None, classifier: b
 
 
 def record_baseline(path: Path, evaluation: Evaluation) -> None:
-    """Write this evaluation's score as the floor in `path`; refuse to lower an existing floor."""
-    old = yaml.safe_load(path.read_text()) if path.exists() else {}
-    old_correct = int((old or {}).get("min_correct", 0))
-    old_accuracy = float((old or {}).get("min_accuracy", 0.0))
+    """Write this evaluation's score as the floor in `path`; refuse to lower an existing floor.
+
+    More cases may lower the share while more of them are right; the count of right cases may never fall.
+    """
+    old = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    old_correct = int(old.get("min_correct", 0))
+    old_accuracy = float(old.get("min_accuracy", 0.0))
+    old_cases = int(old.get("cases", 0))
     accuracy = int(evaluation.accuracy * 10000) / 10000  # floor to 4 digits, so the run itself passes
-    if evaluation.correct < old_correct or accuracy < old_accuracy:
+    grew = len(evaluation.outcomes) > old_cases
+    if evaluation.correct < old_correct or (accuracy < old_accuracy and not grew):
         raise ConfigError(
             f"this run ({evaluation.correct} correct, {accuracy:.2%}) is below the recorded floor "
             f"({old_correct} correct, {old_accuracy:.2%})",

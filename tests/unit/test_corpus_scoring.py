@@ -61,3 +61,18 @@ def test_load_cases_checks_fields_and_inputs(tmp_path):
     (bad / "case.yaml").write_text("label: healthy\norigin: elsewhere\ninputs: [missing.log]\n")
     with pytest.raises(ConfigError, match="bad or missing field"):
         load_cases(tmp_path)
+
+
+def test_baseline_never_lowers_the_count_of_right_cases(tmp_path):
+    from diagnoser.corpus import record_baseline
+
+    path = tmp_path / "baseline.yaml"
+    three_of_four = Evaluation(tuple(_out("a_cause", ("a_cause",) if i < 3 else (), i) for i in range(4)))
+    record_baseline(path, three_of_four)
+    two_of_four = Evaluation(tuple(_out("a_cause", ("a_cause",) if i < 2 else (), i) for i in range(4)))
+    with pytest.raises(ConfigError, match="below the recorded floor"):
+        record_baseline(path, two_of_four)
+    # more cases, more of them right, a lower share: allowed
+    four_of_six = Evaluation(tuple(_out("a_cause", ("a_cause",) if i < 4 else (), i) for i in range(6)))
+    record_baseline(path, four_of_six)
+    assert "min_correct: 4" in path.read_text()
