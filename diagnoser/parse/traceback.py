@@ -21,6 +21,13 @@ def is_start(msg: str) -> bool:
     return msg.endswith("last):") and msg.endswith(START)
 
 
+
+def set_exception(fields: dict, full: str, message: str | None) -> None:
+    """Fill exception (short name), exception_full (dotted) and exception_message of a record."""
+    fields["exception"] = full.rsplit(".", 1)[-1]
+    fields["exception_full"] = full
+    fields["exception_message"] = (message or "").strip()
+
 class Traceback:
     """Accumulate one traceback's lines; `feed` says whether a line belongs to it."""
 
@@ -147,10 +154,7 @@ class Traceback:
         f = rec.fields
         f["kind"] = "traceback"
         if self.exceptions:
-            full = self.exceptions[-1]
-            f["exception"] = full.rsplit(".", 1)[-1]
-            f["exception_full"] = full
-            f["exception_message"] = (self.exc_message or "").strip()
+            set_exception(f, self.exceptions[-1], self.exc_message)
         f["exceptions"] = self.exceptions
         f["functions"] = self.functions
         f["files"] = self.files
@@ -312,9 +316,7 @@ class FatalError:
         f = rec.fields
         f["kind"] = "fatal_error"
         if self.exception:
-            f["exception"] = self.exception.rsplit(".", 1)[-1]
-            f["exception_full"] = self.exception
-            f["exception_message"] = (self.exc_message or "").strip()
+            set_exception(f, self.exception, self.exc_message)
         f["functions"] = self.functions or self.all_functions
         f["files"] = self.files or self.all_files
         if self.threads:
