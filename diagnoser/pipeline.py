@@ -81,7 +81,6 @@ def diagnose_lines(
     if classifier is not None:
         classifier.bag.events += skipped
     verdict = classifier.finish() if classifier is not None else None
-    catalogue = load_catalogue()
     platforms = select_platforms(obs.platforms, options.plan.platform)
     warnings: list[str] = list(options.warnings) + list(notes or ())
     diagnoses: list[Diagnosis] = []
@@ -90,6 +89,7 @@ def diagnose_lines(
         verdict.probabilities if verdict else None,
         verdict.finding if verdict else None,
     )
+    catalogue = load_catalogue() if ranked else {}  # a healthy run never reads the fix plans
     for entry in ranked:
         cause = catalogue.get(entry.cause)
         if cause is None:
