@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The start-up cache (diagnoser/diskcache.py) goes to a fresh directory for each test session, so
+# runs are hermetic and ~/.cache is left alone; subprocesses inherit it.
+os.environ.setdefault("DIAGNOSER_CACHE_DIR", tempfile.mkdtemp(prefix="diagnoser-cache-"))
 SCHEMA_PATH = ROOT / "diagnoser" / "schema" / "report.schema.json"
 
 

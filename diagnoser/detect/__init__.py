@@ -1,12 +1,31 @@
-"""Stage 3: detection. YAML rules (loader, condition grammar, streaming engine, lint, self-test)."""
+"""Stage 3: detection. YAML rules (loader, condition grammar, streaming engine, lint, self-test).
+
+Names are imported on first use (PEP 562): `diagnose` needs the engine and the loader, not the
+linter or the self-test, and start-up time is part of the budget.
+"""
 
 from __future__ import annotations
 
-from diagnoser.detect.engine import Engine
-from diagnoser.detect.lint import LintIssue, lint_rules
-from diagnoser.detect.loader import load_rules
-from diagnoser.detect.rules import Rule
-from diagnoser.detect.selftest import ExampleResult, run_example, run_examples
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from diagnoser.detect.engine import Engine
+    from diagnoser.detect.lint import LintIssue, lint_rules
+    from diagnoser.detect.loader import load_rules
+    from diagnoser.detect.rules import Rule
+    from diagnoser.detect.selftest import ExampleResult, run_example, run_examples
+
+_HOMES = {
+    "Engine": "engine",
+    "ExampleResult": "selftest",
+    "LintIssue": "lint",
+    "Rule": "rules",
+    "lint_rules": "lint",
+    "load_rules": "loader",
+    "run_example": "selftest",
+    "run_examples": "selftest",
+}
 
 __all__ = [
     "Engine",
@@ -18,3 +37,12 @@ __all__ = [
     "run_example",
     "run_examples",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -8,11 +8,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-
-import pyparsing as pp
+from typing import TYPE_CHECKING
 
 from diagnoser.errors import ConditionSyntaxError, Location
 from diagnoser.registry import did_you_mean
+
+if TYPE_CHECKING:
+    import pyparsing as pp
 
 KEYWORDS = ("and", "or", "not", "then", "within", "count", "any", "all", "of", "them")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -331,6 +333,8 @@ def _precheck(text: str, names: tuple[str, ...]) -> None:
 
 
 def _kw(word: str) -> pp.Keyword:
+    import pyparsing as pp  # here, not at the top: cached rule sets never parse conditions
+
     return pp.Keyword(word, ident_chars=pp.alphanums + "_*")
 
 
@@ -343,6 +347,8 @@ def _binary(cls: type[And] | type[Or]) -> Callable[[pp.ParseResults], Node]:
 
 
 def _then_action(s: str, loc: int, toks: pp.ParseResults) -> Node:
+    import pyparsing as pp  # here, not at the top: cached rule sets never parse conditions
+
     located = [(g[0], g[1][0]) for g in toks]
     if len(located) == 1:
         return located[0][1]
@@ -362,6 +368,8 @@ def _count_action(toks: pp.ParseResults) -> CountCmp:
 @functools.cache
 def _grammar() -> pp.ParserElement:
     """Build the pyparsing grammar once."""
+    import pyparsing as pp  # here, not at the top: cached rule sets never parse conditions
+
     lpar, rpar = pp.Suppress("("), pp.Suppress(")")
     any_kw = pp.MatchFirst([_kw(k) for k in KEYWORDS])
     name = (~any_kw + pp.Regex(r"[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_*])")).set_name("matcher name")
@@ -403,6 +411,8 @@ class _RawOf:
 
 def _resolve(node: object, names: tuple[str, ...], text: str) -> Node:
     """Replace quantifier placeholders with Of nodes over concrete matcher names."""
+    import pyparsing as pp  # here, not at the top: cached rule sets never parse conditions
+
     if isinstance(node, _RawOf):
         if isinstance(node.targets, pp.ParseResults):
             targets = tuple(node.targets)
@@ -444,6 +454,8 @@ def _resolve(node: object, names: tuple[str, ...], text: str) -> Node:
 
 @functools.lru_cache(maxsize=1024)
 def _parse(text: str, names: tuple[str, ...]) -> Node:
+    import pyparsing as pp  # here, not at the top: cached rule sets never parse conditions
+
     _precheck(text, names)
     try:
         result = _grammar().parse_string(text, parse_all=True)

@@ -7,6 +7,7 @@ hits. Conditions are evaluated once, in finish(), over those hits.
 from __future__ import annotations
 
 import operator
+import re
 import string
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -73,10 +74,15 @@ def _scalar_pred(test: FieldTest) -> _Pred:
 
         return textual
     if op is Op.RE:
-        regexes = test.regexes
+        # Compiled on first use: most matchers of a run never see a candidate line, and compiling
+        # every rule's regexes up front is a large share of start-up.
+        regexes: tuple[re.Pattern[str], ...] = ()
         need_all = test.all
 
         def regex(v: Any) -> _Captures | None:
+            nonlocal regexes
+            if not regexes:
+                regexes = test.regexes
             vt = v if type(v) is str else as_text(v)
             caps: _Captures | None = None
             for rx in regexes:
@@ -138,7 +144,7 @@ def test_needles(test: FieldTest) -> tuple[str, ...] | None:
         return None
     per_value: list[tuple[str, ...] | None]
     if test.op is Op.RE:
-        per_value = [required_literals(rx.pattern, rx.flags) for rx in test.regexes]
+        per_value = [required_literals(p, test.flags) for p in test.patterns]
     elif test.op is Op.EQ and any(as_number(v) is not None for v in test.values):
         return None  # "1.0" equals "1": no literal is required
     else:

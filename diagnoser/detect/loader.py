@@ -8,10 +8,9 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from diagnoser.detect import cache
 from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_condition, parse_duration
 from diagnoser.detect.regexes import regex_problem
 from diagnoser.detect.rules import (
@@ -33,6 +32,9 @@ from diagnoser.errors import Location, RuleError, RuleLoadErrors
 from diagnoser.model import Severity
 from diagnoser.registry import did_you_mean
 
+if TYPE_CHECKING:
+    import yaml
+
 MAX_RULE_FILE_BYTES = 256 * 1024
 # Limits that keep a rule set (someone else's --rules DIR) from stalling the engine or the loader.
 MAX_RULES = 2000  # rule files in one load
@@ -41,7 +43,6 @@ MAX_VALUES = 512  # values in one field test's list
 MAX_PATTERN_CHARS = 2000  # characters of one regular expression or text value
 MAX_CONDITION_CHARS = 2000
 RULE_SUFFIXES = (".yaml", ".yml")
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def default_rules_dir() -> Path:
@@ -75,6 +76,11 @@ def load_rules(paths: Sequence[Path] | None = None) -> tuple[Rule, ...]:
         raise RuleLoadErrors(
             [RuleError(f"too many rule files ({len(files)})", where, f"limit {MAX_RULES}; split the directory")]
         )
+    key = None if errors else _cache_key(files)
+    if key is not None:
+        cached = cache.read(key)
+        if cached is not None:
+            return cached
     rules: list[Rule] = []
     for file in files:
         rule, errs = load_rule_file(file)
@@ -83,7 +89,19 @@ def load_rules(paths: Sequence[Path] | None = None) -> tuple[Rule, ...]:
             rules.append(rule)
     if errors:
         raise RuleLoadErrors(errors)
+    if key is not None:
+        cache.write(key, rules)
     return tuple(rules)
+
+
+def _cache_key(files: Sequence[Path]) -> str | None:
+    """Return the cache key of `files`, or None when one cannot be read (the loader reports it)."""
+    try:
+        if any(f.stat().st_size > MAX_RULE_FILE_BYTES for f in files):
+            return None
+        return cache.key_of(files, [f.read_bytes() for f in files])
+    except OSError:
+        return None
 
 
 def load_rule_file(path: Path) -> tuple[Rule | None, list[RuleError]]:
@@ -104,7 +122,9 @@ def load_rule_file(path: Path) -> tuple[Rule | None, list[RuleError]]:
 
 def load_rule_text(text: str, path: Path) -> tuple[Rule | None, list[RuleError]]:
     """Return the rule in YAML `text` read from `path`, and the errors found."""
-    loader = _SafeLoader(text)
+    import yaml  # here, not at the top: a cached rule set never needs the YAML parser
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -186,7 +206,7 @@ class _Builder:
     @staticmethod
     def pairs(node: yaml.Node | None) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
         """Return the (key node, value node) pairs of a mapping node."""
-        if isinstance(node, yaml.MappingNode):
+        if type(node).__name__ == "MappingNode":  # yaml.MappingNode, without importing yaml here
             return list(node.value)
         return []
 
@@ -238,7 +258,7 @@ class _Builder:
         cond_node = self.child(root, "condition")
         if "condition" not in data:
             self.error("missing required key 'condition'", root)
-        elif not isinstance(data["condition"], str) or not isinstance(cond_node, yaml.ScalarNode):
+        elif not isinstance(data["condition"], str) or type(cond_node).__name__ != "ScalarNode":
             self.error("'condition' must be a string", cond_node)
         elif len(data["condition"]) > MAX_CONDITION_CHARS:
             self.error(f"condition too long ({len(data['condition'])} characters)", cond_node, f"limit {MAX_CONDITION_CHARS}")
@@ -444,22 +464,19 @@ class _Builder:
                 return None
             return FieldTest(field, op, tuple(values), all=Modifier.ALL in mods, location=loc)
         texts = tuple(as_text(v) for v in values)
-        regexes: list[re.Pattern[str]] = []
         if op is Op.RE:
             flags = re.IGNORECASE if ignore_case else 0
             for pattern in texts:
-                problem = regex_problem(pattern, flags)
+                problem = regex_problem(pattern, flags)  # also proves that it compiles
                 if problem is not None:
                     self.error(problem, node)
                     return None
-                regexes.append(re.compile(pattern, flags))
         return FieldTest(
             field,
             op,
             tuple(values) if op is Op.EQ else texts,
             ignore_case=ignore_case,
             all=Modifier.ALL in mods,
-            regexes=tuple(regexes),
             location=loc,
         )
 

@@ -65,16 +65,8 @@ class LiteralSet:
             return
         if self.backend == "hyperscan":
             hs = _hyperscan()
-            db = hs.Database(mode=hs.HS_MODE_BLOCK)
             flag = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
-            n = len(self.needles)
-            db.compile(
-                expressions=[_hs_literal(x) for x in self.needles],
-                ids=list(range(n)),
-                elements=n,
-                flags=[flag] * n,
-            )
-            self._db = db
+            self._db = _hs_database([_hs_literal(x) for x in self.needles], flag)
             return
         alternation = "|".join(re.escape(n) for n in sorted(set(self.needles), key=lambda s: (-len(s), s)))
         self._rx = _re2().compile(alternation) if self.backend == "re2" else re.compile(alternation)
@@ -95,6 +87,36 @@ class LiteralSet:
         return [i for i, n in enumerate(self.needles) if n in low]
 
 
+def _hs_database(expressions: list[bytes], flag: int) -> Any:
+    """Return a block-mode hyperscan database of `expressions` (ids 0..n-1), from the cache if built before.
+
+    Compiling costs ~10 ms per database at every start; a serialised one loads in microseconds.
+    The key covers the expressions, the flag and hyperscan's version; a database hyperscan will
+    not load is compiled again.
+    """
+    from diagnoser import diskcache
+
+    hs = _hyperscan()
+    n = len(expressions)
+    names = [f"{flag}:{hs.__version__}:{n}"] + [str(i) for i in range(n)]
+    key = diskcache.key_of("hyperscan", 1, names, [b"", *expressions])
+    blob = diskcache.read("hyperscan", key)
+    if blob is not None:
+        try:
+            db = hs.loadb(blob, hs.HS_MODE_BLOCK)
+            db.scratch = hs.Scratch(db)  # a loaded database comes without one (python-hyperscan #153)
+            return db
+        except Exception:  # an entry from another build of hyperscan: compile afresh
+            pass
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    db.compile(expressions=expressions, ids=list(range(n)), elements=n, flags=[flag] * n)
+    try:
+        diskcache.write("hyperscan", key, bytes(hs.dumpb(db)))
+    except Exception:  # serialising is only an optimisation
+        pass
+    return db
+
+
 def _collect(index: int, start: int, end: int, flags: int, found: list[int]) -> None:
     found.append(index)
 
@@ -108,12 +130,8 @@ class Pattern:
         self._rx: Any = None
         if self.backend == "hyperscan":
             hs = _hyperscan()
-            db = hs.Database(mode=hs.HS_MODE_BLOCK)
             try:
-                db.compile(
-                    expressions=[pattern.encode("ascii")], ids=[0], elements=1, flags=[hs.HS_FLAG_CASELESS]
-                )
-                self._db = db
+                self._db = _hs_database([pattern.encode("ascii")], hs.HS_FLAG_CASELESS)
                 self._stopped = hs.ScanTerminated
                 return
             except Exception:  # a construct hyperscan lacks: fall back to the next backend

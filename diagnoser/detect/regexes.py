@@ -118,18 +118,30 @@ def _seq_needles(items: Any) -> frozenset[str] | None:
     return best
 
 
+# Answers of required_literals, also filled from the rule cache (detect/cache.py): parsing every
+# rule's regex to find its literals is a noticeable share of start-up.
+LITERALS_MEMO: dict[tuple[str, int], tuple[str, ...] | None] = {}
+
+
 def required_literals(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
     """Return lowercased ASCII literals one of which every match of `pattern` contains, or None.
 
     Alternations give one literal per branch (`(?:OOMKilled|exit code 137)` -> both), so a
     prefilter can skip lines that contain none of them.
     """
+    key = (pattern, flags)
+    if key in LITERALS_MEMO:
+        return LITERALS_MEMO[key]
     try:
         parsed = sre_parse.parse(pattern, flags)
     except (re.error, OverflowError, RecursionError):
-        return None
-    needles = _seq_needles(list(parsed))
-    return tuple(sorted(needles)) if needles else None
+        needles = None
+    else:
+        needles = _seq_needles(list(parsed))
+    answer = tuple(sorted(needles)) if needles else None
+    if len(LITERALS_MEMO) < 65536:
+        LITERALS_MEMO[key] = answer
+    return answer
 
 
 def matches_empty(pattern: str, flags: int = 0) -> bool:

@@ -129,8 +129,23 @@ class FieldTest:
     values: tuple[str | int | float | bool, ...]
     ignore_case: bool = False
     all: bool = False  # every value must match instead of any
-    regexes: tuple[re.Pattern[str], ...] = ()  # op RE: the compiled values
     location: Location | None = None
+
+    @property
+    def flags(self) -> int:
+        """Return the `re` flags of this test's regular expressions."""
+        return re.IGNORECASE if self.ignore_case else 0
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """Return the regular expressions of an `re` test as written (empty for other operators)."""
+        return tuple(self.values) if self.op is Op.RE else ()  # type: ignore[arg-type]
+
+    @property
+    def regexes(self) -> tuple[re.Pattern[str], ...]:
+        """Return the compiled regular expressions of an `re` test (compiled on demand, `re` caches them)."""
+        flags = self.flags
+        return tuple(re.compile(p, flags) for p in self.patterns)
 
     @property
     def key(self) -> str:

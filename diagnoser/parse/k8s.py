@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from diagnoser.model import Level
@@ -20,6 +19,8 @@ def when(v: Any) -> datetime | None:
         return None
     if v[:1].isdigit():
         return iso(v)
+    from email.utils import parsedate_to_datetime  # here: only describe output has RFC 1123 times
+
     try:
         return parsedate_to_datetime(v)
     except (TypeError, ValueError, IndexError):

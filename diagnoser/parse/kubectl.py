@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import orjson
-import yaml
 
 from diagnoser.model import Event, Level, RawLine
 from diagnoser.parse import k8s
@@ -17,10 +16,6 @@ _COLS = re.compile(r"\S+(?: \S+)*")
 _COUNT = re.compile(r"\(x(\d+) over")
 _READY = re.compile(r"\d+/\d+$")
 _EVENT_TYPES = ("Normal", "Warning")
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
 
 
 class Block:
@@ -439,9 +434,12 @@ class Document(Block):
             return self.lines
         text = "\n".join(r.text for r in self.lines)
         fmt = "kubectl-yaml" if self.yaml else "kubectl-json"
+        import yaml  # here: few inputs hold a kubectl YAML document, and importing yaml costs start-up
+
         try:
             if self.yaml:
-                docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+                loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+                docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
             else:
                 docs = [orjson.loads(text)]
         except (yaml.YAMLError, orjson.JSONDecodeError, ValueError, RecursionError):

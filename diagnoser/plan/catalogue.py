@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from diagnoser.errors import ConfigError, Location
 from diagnoser.model import Action, Platform, Severity
@@ -15,7 +14,7 @@ CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "catalogue"
 CAUSE_KEYS = {"id", "title", "severity", "summary", "description", "seed_section", "docs", "fix"}
 STEP_KEYS = {"platform", "action", "knob", "where", "text", "why", "docs", "snippet", "suggest"}
 SUGGESTERS = {"memory", "timeout", "replicas", "workers"}
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+CACHE_FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +98,34 @@ def _cause_from_dict(data: object, path: Path) -> Cause:
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> dict[str, Cause]:
     """Return every cause of the catalogue by id."""
     causes: dict[str, Cause] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader, libyaml's when present
+    for path, data in _documents(sorted(directory.glob("*.yaml"))):
         cause = _cause_from_dict(data, path)
         causes[cause.id] = cause
     return causes
+
+
+def _documents(paths: list[Path]) -> list[tuple[Path, Any]]:
+    """Return each file's YAML document, from the start-up cache when the files are unchanged."""
+    import orjson
+
+    from diagnoser import diskcache
+
+    blobs = [p.read_bytes() for p in paths]
+    key = diskcache.key_of("catalogue", CACHE_FORMAT, paths, blobs)
+    cached = diskcache.read("catalogue", key)
+    if cached is not None:
+        try:
+            return [(p, d) for p, d in zip(paths, orjson.loads(cached), strict=True)]
+        except (ValueError, TypeError):
+            pass  # a damaged entry: parse the YAML again
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    docs = [yaml.load(b.decode("utf-8"), Loader=loader) for b in blobs]  # noqa: S506 - a safe loader
+    try:
+        blob = orjson.dumps(docs)
+        if orjson.loads(blob) == docs:  # only what JSON keeps exactly (no dates, no integer keys)
+            diskcache.write("catalogue", key, blob)
+    except TypeError:
+        pass
+    return list(zip(paths, docs, strict=True))

@@ -1,0 +1,206 @@
+"""The rule-set cache: a rule set that loaded cleanly, as JSON, so start-up skips YAML and pyparsing.
+
+Loading the shipped rules from YAML costs about 200 ms (pyparsing, the catastrophic-regex check,
+the YAML parser), several times what starting Python costs. The entry is keyed by every rule
+file's path and bytes (see diagnoser/diskcache.py), so an edited rule is never served stale, and a
+test checks that a rule set decoded from the cache equals the one loaded from YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from diagnoser import diskcache
+from diagnoser.detect.condition import And, Cmp, CountCmp, Node, Not, Of, Or, Ref, Then, Within
+from diagnoser.detect.regexes import LITERALS_MEMO, required_literals
+from diagnoser.detect.rules import Examples, FieldTest, KeyRef, Matcher, Op, Rule, Status
+from diagnoser.errors import Location
+from diagnoser.model import Severity
+
+FORMAT = 2  # bump when the encoding or the Rule model changes
+
+
+def key_of(files: Sequence[Path], texts: Sequence[bytes]) -> str:
+    """Return the cache key of a rule set: its files' paths and bytes, the version and the format."""
+    return diskcache.key_of("rules", FORMAT, files, texts)
+
+
+def read(key: str) -> tuple[Rule, ...] | None:
+    """Return the cached rule set under `key`, or None when absent, stale or unreadable."""
+    data = diskcache.read("rules", key)
+    if data is None:
+        return None
+    try:
+        doc = orjson.loads(data)
+        rules = tuple(_rule(r) for r in doc["rules"])
+        for pattern, flags, needles in doc["literals"]:
+            LITERALS_MEMO[(pattern, flags)] = None if needles is None else tuple(needles)
+        return rules
+    except Exception:  # a damaged entry is a miss: the YAML is the truth
+        diskcache.log.debug("ignoring a damaged rule cache entry %s", key, exc_info=True)
+        return None
+
+
+def write(key: str, rules: Sequence[Rule]) -> None:
+    """Store `rules` under `key` (with the literals the prefilter derives from their regexes)."""
+    literals = [
+        [p, t.flags, required_literals(p, t.flags)]
+        for r in rules
+        for m in r.matchers
+        for t in m.tests
+        for p in t.patterns
+    ]
+    doc = {"rules": [_enc_rule(r) for r in rules], "literals": literals}
+    diskcache.write("rules", key, orjson.dumps(doc))
+
+
+# -- encoding -----------------------------------------------------------------------------------
+
+
+def _enc_loc(loc: Location | None) -> list[Any] | None:
+    return None if loc is None else [loc.path, loc.line, loc.col]
+
+
+def _loc(data: list[Any] | None) -> Location | None:
+    return None if data is None else Location(data[0], data[1], data[2])
+
+
+def _enc_keys(keys: Sequence[KeyRef]) -> list[Any]:
+    return [[k.name, _enc_loc(k.location)] for k in keys]
+
+
+def _keys(data: list[Any]) -> tuple[KeyRef, ...]:
+    return tuple(KeyRef(name, _loc(loc)) for name, loc in data)
+
+
+def _enc_node(node: Node) -> list[Any]:
+    """Encode a condition AST node as a tagged list."""
+    match node:
+        case Ref(name):
+            return ["ref", name]
+        case CountCmp(name, op, value, other):
+            return ["count", name, op.value, value, other]
+        case Of(need, names, spelled):
+            return ["of", need, list(names), spelled]
+        case Then(names):
+            return ["then", list(names)]
+        case And(items):
+            return ["and", [_enc_node(i) for i in items]]
+        case Or(items):
+            return ["or", [_enc_node(i) for i in items]]
+        case Not(item):
+            return ["not", _enc_node(item)]
+        case Within(item, seconds):
+            return ["within", _enc_node(item), seconds]
+    raise TypeError(f"unknown condition node {node!r}")
+
+
+def _node(data: list[Any]) -> Node:
+    """Decode a tagged list into a condition AST node."""
+    tag = data[0]
+    if tag == "ref":
+        return Ref(data[1])
+    if tag == "count":
+        return CountCmp(data[1], Cmp(data[2]), data[3], data[4])
+    if tag == "of":
+        return Of(data[1], tuple(data[2]), data[3])
+    if tag == "then":
+        return Then(tuple(data[1]))
+    if tag == "and":
+        return And(tuple(_node(i) for i in data[1]))
+    if tag == "or":
+        return Or(tuple(_node(i) for i in data[1]))
+    if tag == "not":
+        return Not(_node(data[1]))
+    if tag == "within":
+        return Within(_node(data[1]), data[2])
+    raise ValueError(f"unknown condition tag {tag!r}")
+
+
+def _enc_test(t: FieldTest) -> dict[str, Any]:
+    return {
+        "field": t.field,
+        "op": t.op.value,
+        "values": list(t.values),
+        "i": t.ignore_case,
+        "all": t.all,
+        "loc": _enc_loc(t.location),
+    }
+
+
+def _test(d: dict[str, Any]) -> FieldTest:
+    return FieldTest(
+        field=d["field"],
+        op=Op(d["op"]),
+        values=tuple(d["values"]),
+        ignore_case=d["i"],
+        all=d["all"],
+        location=_loc(d["loc"]),
+    )
+
+
+def _enc_rule(r: Rule) -> dict[str, Any]:
+    ex = r.examples
+    return {
+        "id": r.id,
+        "cause": r.cause,
+        "title": r.title,
+        "severity": r.severity.value,
+        "matchers": [[m.name, [_enc_test(t) for t in m.tests], _enc_loc(m.location)] for m in r.matchers],
+        "condition": r.condition,
+        "ast": _enc_node(r.ast),
+        "status": r.status.value,
+        "confidence": r.confidence,
+        "sources": list(r.sources),
+        "supersedes": list(r.supersedes),
+        "window": None if r.window is None else r.window.total_seconds(),
+        "explain": r.explain,
+        "examples": {
+            "positive": list(ex.positive),
+            "negative": list(ex.negative),
+            "todo_positive": list(ex.todo_positive),
+            "todo_negative": list(ex.todo_negative),
+            "keys": _enc_keys(ex.keys),
+            "loc": _enc_loc(ex.location),
+        },
+        "path": None if r.path is None else str(r.path),
+        "keys": _enc_keys(r.keys),
+        "condition_loc": _enc_loc(r.condition_location),
+    }
+
+
+def _rule(d: dict[str, Any]) -> Rule:
+    ex = d["examples"]
+    return Rule(
+        id=d["id"],
+        cause=d["cause"],
+        title=d["title"],
+        severity=Severity(d["severity"]),
+        matchers=tuple(
+            Matcher(name, tuple(_test(t) for t in tests), _loc(loc)) for name, tests, loc in d["matchers"]
+        ),
+        condition=d["condition"],
+        ast=_node(d["ast"]),
+        status=Status(d["status"]),
+        confidence=d["confidence"],
+        sources=tuple(d["sources"]),
+        supersedes=tuple(d["supersedes"]),
+        window=None if d["window"] is None else timedelta(seconds=d["window"]),
+        explain=d["explain"],
+        examples=Examples(
+            positive=tuple(ex["positive"]),
+            negative=tuple(ex["negative"]),
+            todo_positive=tuple(ex["todo_positive"]),
+            todo_negative=tuple(ex["todo_negative"]),
+            keys=_keys(ex["keys"]),
+            location=_loc(ex["loc"]),
+        ),
+        path=None if d["path"] is None else Path(d["path"]),
+        keys=_keys(d["keys"]),
+        condition_location=_loc(d["condition_loc"]),
+    )
