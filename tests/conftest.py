@@ -49,13 +49,16 @@ def cli(monkeypatch, capsys):
     from diagnoser.cli.common import run_app
 
     def run(prog: str, *args: str, stdin: bytes | None = None) -> Result:
-        if prog == "diagnose":
-            from diagnoser.cli.diagnose import app
-        else:
-            from diagnoser.cli.toolbox import app
         fake = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
         monkeypatch.setattr(sys, "stdin", fake)
-        code = run_app(app, list(args), prog=prog)
+        if prog == "diagnose":
+            from diagnoser.cli.diagnose import main
+
+            code = main(list(args))
+        else:
+            from diagnoser.cli.toolbox import app
+
+            code = run_app(app, list(args), prog=prog)
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

@@ -123,7 +123,7 @@ def test_malformed_rule_is_exit_2_with_location(cli, tmp_path):
 def test_unknown_option_is_exit_2(cli):
     r = cli("diagnose", "--no-such-flag", stdin=b"")
     assert r.code == 2
-    assert "No such option" in r.err
+    assert r.err == "error: no such option: --no-such-flag (see diagnose --help)\n"
 
 
 def test_empty_input_is_no_diagnosis(cli):

@@ -7,11 +7,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from diagnoser.errors import DiagnoserError
+
+if TYPE_CHECKING:
+    import typer
 
 EXIT_OK = 0
 EXIT_FOUND = 1
@@ -38,10 +39,10 @@ def write_stdout(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush does not complain."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
@@ -52,6 +53,8 @@ def _silence_stdout() -> None:
 
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     """Return the (ClickException, Exit, Abort) classes typer may raise: newer typer vendors click."""
+    import typer
+
     errors: list[type[BaseException]] = []
     exits: list[type[BaseException]] = [typer.Exit]
     aborts: list[type[BaseException]] = [typer.Abort, KeyboardInterrupt]
@@ -68,12 +71,14 @@ def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
 
 def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = None) -> int:
     """Run a Typer app and map every outcome to an exit code; only bugs show a traceback."""
+    import typer
+
     click_error, click_exit, click_abort = _click_exceptions()
     command = typer.main.get_command(app)
     try:
         result: Any = command.main(args=argv, prog_name=prog, standalone_mode=False)
     except DiagnoserError as exc:
-        _error(str(exc))
+        print_error(str(exc))
         return EXIT_ERROR
     except click_exit as exc:
         return int(getattr(exc, "exit_code", 0))
@@ -84,7 +89,7 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = 
         exc.show()  # type: ignore[attr-defined]
         return EXIT_ERROR
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return EXIT_OK
     code = result if isinstance(result, int) else EXIT_OK
     if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
@@ -92,7 +97,7 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = 
     return code
 
 
-def _error(message: str) -> None:
+def print_error(message: str) -> None:
     """Print `error: message` on stderr, one line per problem."""
     for line in message.splitlines() or [message]:
         sys.stderr.write(f"error: {line}\n")

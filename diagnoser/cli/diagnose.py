@@ -1,122 +1,294 @@
-"""`diagnose`: read logs from files or stdin, name the root cause, print the fix plan."""
+"""`diagnose`: read logs from files or stdin, name the root cause, print the fix plan.
+
+Built on argparse, not typer (which the `diagnoser` toolbox uses): the main job's start-up is
+budgeted at 3x `python -c pass`, and typer 0.29 alone (it coerces every option through pydantic)
+costs more than that. The options, help panels and exit codes are the ones DESIGN.md lists.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
-from pathlib import Path
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any, NoReturn
 
-import typer
-
-from diagnoser.cli.common import EXIT_FOUND, EXIT_OK, set_verbosity, want_colour, write_stdout
-from diagnoser.collect.base import SourceKind
-from diagnoser.errors import ConfigError, InputError
-from diagnoser.model import Platform, Severity
-from diagnoser.render import OutputFormat, render
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+from diagnoser.cli.common import (
+    EXIT_ERROR,
+    EXIT_FOUND,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    print_error,
+    set_verbosity,
+    silence_stdout,
+    want_colour,
+    write_stdout,
 )
+from diagnoser.collect.kinds import SourceKind
+from diagnoser.errors import ConfigError, DiagnoserError, InputError
+from diagnoser.model import Platform, Severity
+from diagnoser.render import OutputFormat
+
+PROG = "diagnose"
+DESCRIPTION = (
+    "Name the documented root cause of a failing model service from its logs, with evidence and a fix plan."
+)
+EPILOG = "Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error, 130 interrupted."
 
 
-@app.command()
-def diagnose(
-    paths: Annotated[
-        list[str] | None,
-        typer.Argument(help="Log files to read; '-' or nothing reads stdin. Formats are detected per line."),
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Same as --output json.", rich_help_panel="Output")] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.", rich_help_panel="Output")] = (
-        OutputFormat.TEXT
-    ),
-    top: Annotated[int | None, typer.Option(min=1, help="Show at most this many diagnoses.", rich_help_panel="Output")] = None,
-    fail_on: Annotated[
-        Severity, typer.Option(help="Exit 1 when a diagnosis is at least this severe.", rich_help_panel="Output")
-    ] = Severity.INFO,
-    colour: Annotated[
-        bool | None, typer.Option("--color/--no-color", help="Colour (default: on a TTY unless NO_COLOR).", rich_help_panel="Output")
-    ] = None,
-    rules_only: Annotated[
-        bool, typer.Option("--rules-only", help="Rules alone: leave the shipped classifier out.", rich_help_panel="Tuning")
-    ] = False,
-    rules_dir: Annotated[
-        list[Path] | None, typer.Option("--rules", help="Rule files or directories instead of the shipped rules.", rich_help_panel="Tuning")
-    ] = None,
-    platform: Annotated[
-        Platform | None, typer.Option(help="Write the fix plan for this platform instead of the detected one.", rich_help_panel="Tuning")
-    ] = None,
-    target_rps: Annotated[float | None, typer.Option(min=0, help="Peak requests per second to plan replicas for.", rich_help_panel="Tuning")] = None,
-    request_seconds: Annotated[float | None, typer.Option(min=0, help="Seconds one request takes.", rich_help_panel="Tuning")] = None,
-    max_requests_per_container: Annotated[int, typer.Option(min=1, help="Concurrent requests one replica serves.", rich_help_panel="Tuning")] = 1,
-    target_utilization: Annotated[
-        float | None, typer.Option(min=0.01, max=1.0, help="autoscale_target_utilization as a fraction (default 0.7).", rich_help_panel="Tuning")
-    ] = None,
-    service: Annotated[
-        str | None,
-        typer.Option(help="Find this service (Kubernetes Service / Deployment / StatefulSet / Azure ML app, Docker container) and collect its logs, states and events.", rich_help_panel="Collect"),
-    ] = None,
-    source: Annotated[
-        list[SourceKind] | None, typer.Option("--source", help="Where to look for --service (repeatable); auto tries what is reachable.", rich_help_panel="Collect")
-    ] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Kubernetes namespace (default: the context's).", rich_help_panel="Collect")] = None,
-    context: Annotated[str | None, typer.Option(help="Kubernetes context of the kubeconfig.", rich_help_panel="Collect")] = None,
-    since: Annotated[str | None, typer.Option(help="Collect only what is newer than this (30m, 2h, 1d).", rich_help_panel="Collect")] = None,
-    tail: Annotated[int | None, typer.Option(min=1, help="Collect at most this many log lines per container (default 2000).", rich_help_panel="Collect")] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds one network call may take.", rich_help_panel="Collect")] = 10.0,
-    journal: Annotated[
-        list[str] | None, typer.Option(help="Journal file or directory for the journald source (default: the system journal).", rich_help_panel="Collect")
-    ] = None,
-    save_bundle: Annotated[
-        Path | None, typer.Option(help="Write what was read (secrets redacted) to this directory; `diagnose DIR` replays it.", rich_help_panel="Collect")
-    ] = None,
-    no_redact: Annotated[
-        bool, typer.Option("--no-redact", help="Show secrets (tokens, keys, passwords) as the logs have them.", rich_help_panel="Output")
-    ] = False,
-    redact_pattern: Annotated[
-        list[str] | None,
-        typer.Option("--redact-pattern", metavar="REGEX", help="Also redact what this regular expression matches (repeatable; a group named 'secret' limits it to that group).", rich_help_panel="Output"),
-    ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging on stderr.")] = 0,
-) -> int:
-    """Name the documented root cause of a failing model service from its logs, with evidence and a fix plan.
+class UsageError(DiagnoserError):
+    """A command line argparse rejects: reported as `error: ...` with exit code 2."""
 
-    Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error, 130 interrupted.
-    """
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors go through our boundary (`error: ...`, exit 2), with hints."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = "see diagnose --help"
+        if message.startswith("unrecognized arguments: "):
+            unknown = message.split(": ", 1)[1].split()
+            flag = next((u for u in unknown if u.startswith("-")), None)
+            if flag is not None:
+                from diagnoser.registry import did_you_mean
+
+                options = [s for a in self._actions for s in a.option_strings]
+                hint = did_you_mean(flag.split("=", 1)[0], options) or hint
+                message = f"no such option: {flag}"
+            else:
+                message = "unexpected arguments: " + " ".join(unknown)
+        raise UsageError(message, hint=hint)
+
+
+def _bounded(
+    kind: Callable[[str], Any], low: float | None = None, high: float | None = None
+) -> Callable[[str], Any]:
+    """Return an argparse type converting with `kind` and checking low <= value <= high."""
+    name = "integer" if kind is int else "number"
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {name}") from None
+        if value != value or (low is not None and value < low) or (high is not None and value > high):
+            span = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {span}")
+        return value
+
+    convert.__name__ = name
+    return convert
+
+
+def _choice(enum: type[StrEnum]) -> Callable[[str], Any]:
+    """Return an argparse type accepting an enum's values (case-insensitively)."""
+    values = [m.value for m in enum]
+
+    def convert(text: str) -> Any:
+        try:
+            return enum(text.lower())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(values)}") from None
+
+    convert.__name__ = enum.__name__
+    return convert
+
+
+def _metavar(enum: type[StrEnum]) -> str:
+    return "{" + ",".join(m.value for m in enum) + "}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of `diagnose`; option groups follow STYLE.md's help panels."""
+    p = _Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        allow_abbrev=False,
+        add_help=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="Log files to read; '-' or nothing reads stdin. Formats are detected per line.",
+    )
+    p.add_argument("-h", "--help", action="help", help="Show this message and exit.")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="More logging on stderr.")
+
+    out = p.add_argument_group("Output")
+    out.add_argument("--json", dest="json_out", action="store_true", help="Same as --output json.")
+    out.add_argument(
+        "-o",
+        "--output",
+        type=_choice(OutputFormat),
+        default=OutputFormat.TEXT,
+        metavar=_metavar(OutputFormat),
+        help="Output format (default: text).",
+    )
+    out.add_argument("--top", type=_bounded(int, 1), metavar="N", help="Show at most this many diagnoses.")
+    out.add_argument(
+        "--fail-on",
+        type=_choice(Severity),
+        default=Severity.INFO,
+        metavar=_metavar(Severity),
+        help="Exit 1 when a diagnosis is at least this severe (default: info).",
+    )
+    out.add_argument(
+        "--color",
+        "--colour",
+        dest="colour",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Colour (default: on a TTY unless NO_COLOR).",
+    )
+    out.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="Show secrets (tokens, keys, passwords) as the logs have them.",
+    )
+    out.add_argument(
+        "--redact-pattern",
+        action="append",
+        metavar="REGEX",
+        help="Also redact what this regular expression matches (repeatable; a group named 'secret' "
+        "limits it to that group).",
+    )
+
+    tune = p.add_argument_group("Tuning")
+    tune.add_argument(
+        "--rules-only", action="store_true", help="Rules alone: leave the shipped classifier out."
+    )
+    tune.add_argument(
+        "--rules",
+        dest="rules_dir",
+        action="append",
+        metavar="PATH",
+        help="Rule files or directories instead of the shipped rules (repeatable).",
+    )
+    tune.add_argument(
+        "--platform",
+        type=_choice(Platform),
+        metavar=_metavar(Platform),
+        help="Write the fix plan for this platform instead of the detected one.",
+    )
+    tune.add_argument(
+        "--target-rps",
+        type=_bounded(float, 0),
+        metavar="RPS",
+        help="Peak requests per second to plan replicas for.",
+    )
+    tune.add_argument(
+        "--request-seconds", type=_bounded(float, 0), metavar="S", help="Seconds one request takes."
+    )
+    tune.add_argument(
+        "--max-requests-per-container",
+        type=_bounded(int, 1),
+        default=1,
+        metavar="N",
+        help="Concurrent requests one replica serves (default: 1).",
+    )
+    tune.add_argument(
+        "--target-utilization",
+        type=_bounded(float, 0.01, 1.0),
+        metavar="F",
+        help="autoscale_target_utilization as a fraction (default 0.7).",
+    )
+
+    col = p.add_argument_group("Collect")
+    col.add_argument(
+        "--service",
+        metavar="NAME",
+        help="Find this service (Kubernetes Service / Deployment / StatefulSet / Azure ML app, Docker "
+        "container) and collect its logs, states and events.",
+    )
+    col.add_argument(
+        "--source",
+        action="append",
+        type=_choice(SourceKind),
+        metavar=_metavar(SourceKind),
+        help="Where to look for --service (repeatable); auto tries what is reachable.",
+    )
+    col.add_argument("-n", "--namespace", help="Kubernetes namespace (default: the context's).")
+    col.add_argument("--context", help="Kubernetes context of the kubeconfig.")
+    col.add_argument("--since", metavar="AGE", help="Collect only what is newer than this (30m, 2h, 1d).")
+    col.add_argument(
+        "--tail",
+        type=_bounded(int, 1),
+        metavar="N",
+        help="Collect at most this many log lines per container (default 2000).",
+    )
+    col.add_argument(
+        "--timeout",
+        type=_bounded(float, 0.1),
+        default=10.0,
+        metavar="S",
+        help="Seconds one network call may take (default: 10).",
+    )
+    col.add_argument(
+        "--journal",
+        action="append",
+        metavar="PATH",
+        help="Journal file or directory for the journald source (default: the system journal).",
+    )
+    col.add_argument(
+        "--save-bundle",
+        metavar="DIR",
+        help="Write what was read (secrets redacted) to this directory; `diagnose DIR` replays it.",
+    )
+    return p
+
+
+def diagnose(args: argparse.Namespace) -> int:
+    """Run the main job for parsed arguments; return the exit code."""
+    from pathlib import Path
+
     from diagnoser.collect import open_inputs
     from diagnoser.collect.bundle import bundle_warnings
-    from diagnoser.detect import load_rules
     from diagnoser.pipeline import Options, diagnose_collected
     from diagnoser.plan import PlanOptions
     from diagnoser.plan.suggest import ReplicaInputs
     from diagnoser.redact import make_redactor
+    from diagnoser.render import render
 
-    set_verbosity(verbose)
-    inputs = list(paths or [])
-    if service is None:
-        _no_collect_options(source, namespace, context, since, tail, journal)
-    if not inputs and service is None and sys.stdin.isatty():
+    set_verbosity(args.verbose)
+    inputs = list(args.paths or [])
+    if args.service is None:
+        _no_collect_options(args.source, args.namespace, args.context, args.since, args.tail, args.journal)
+    if not inputs and args.service is None and sys.stdin.isatty():
         raise InputError("no input: pipe logs on stdin or pass log files (see diagnose --help)")
     if inputs.count("-") > 1:
         raise ConfigError("'-' (stdin) given more than once")
-    redactor = make_redactor(redact_pattern or (), enabled=not no_redact)
-    sources = open_inputs(inputs) if inputs or service is None else []
-    rules = load_rules(rules_dir) if rules_dir else None
+    redactor = make_redactor(args.redact_pattern or (), enabled=not args.no_redact)
+    sources = open_inputs(inputs) if inputs or args.service is None else []
+    rules = None
+    if args.rules_dir:
+        from diagnoser.detect import load_rules
+
+        rules = load_rules([Path(p) for p in args.rules_dir])
     plan = PlanOptions(
-        platform=platform,
-        replicas=ReplicaInputs(target_rps, request_seconds, max_requests_per_container, target_utilization),
+        platform=args.platform,
+        replicas=ReplicaInputs(
+            args.target_rps, args.request_seconds, args.max_requests_per_container, args.target_utilization
+        ),
     )
-    options = Options(rules=rules, plan=plan, top=top, warnings=bundle_warnings(inputs), classifier=not rules_only, redactor=redactor)
-    if service is not None:
-        report = _collect_and_diagnose(sources, service, source, namespace, context, since, tail, timeout, journal, options, save_bundle)
+    options = Options(
+        rules=rules,
+        plan=plan,
+        top=args.top,
+        warnings=bundle_warnings(inputs),
+        classifier=not args.rules_only,
+        redactor=redactor,
+    )
+    bundle = Path(args.save_bundle) if args.save_bundle else None
+    if args.service is not None:
+        report = _collect_and_diagnose(sources, args, options, bundle)
     else:
-        report = diagnose_collected(sources, None, options, bundle_dir=save_bundle)
-    fmt = OutputFormat.JSON if json_out else output
-    write_stdout(render(report, fmt, colour=want_colour(colour) and fmt is OutputFormat.TEXT, redactor=redactor))
-    failing = [d for d in report.diagnoses if d.severity.rank >= fail_on.rank]
+        report = diagnose_collected(sources, None, options, bundle_dir=bundle)
+    fmt = OutputFormat.JSON if args.json_out else args.output
+    colour = want_colour(args.colour) and fmt is OutputFormat.TEXT
+    write_stdout(render(report, fmt, colour=colour, redactor=redactor))
+    failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
     return EXIT_FOUND if failing else EXIT_OK
 
 
@@ -128,26 +300,46 @@ def _no_collect_options(*values: object) -> None:
         raise ConfigError(f"{', '.join(given)} only apply to --service", hint="add --service NAME")
 
 
-def _collect_and_diagnose(sources, service, kinds, namespace, context, since, tail, timeout, journal, options, save_bundle):  # noqa: ANN001, ANN202
+def _collect_and_diagnose(sources, args, options, bundle):  # noqa: ANN001, ANN202
     """Collect the service, tell on stderr which sources were used, and diagnose."""
     from diagnoser.collect.base import DEFAULT_TAIL, Request, parse_since
     from diagnoser.pipeline import diagnose_service
 
     request = Request(
-        service=service,
-        namespace=namespace,
-        context=context,
-        since_seconds=parse_since(since),
-        tail=tail if tail is not None else DEFAULT_TAIL,
-        timeout=timeout,
-        journal=tuple(journal or ()),
+        service=args.service,
+        namespace=args.namespace,
+        context=args.context,
+        since_seconds=parse_since(args.since),
+        tail=args.tail if args.tail is not None else DEFAULT_TAIL,
+        timeout=args.timeout,
+        journal=tuple(args.journal or ()),
     )
-    report, outcome = diagnose_service(sources, request, list(kinds or [SourceKind.AUTO]), options, bundle_dir=save_bundle)
+    kinds = list(args.source or [SourceKind.AUTO])
+    report, outcome = diagnose_service(sources, request, kinds, options, bundle_dir=bundle)
     if outcome.used:
         sys.stderr.write(f"collected {len(outcome.pieces)} sources from {'; '.join(outcome.used)}\n")
-    if not kinds or SourceKind.AUTO in kinds:
+    if not args.source or SourceKind.AUTO in args.source:
         for skipped in outcome.skipped:
             sys.stderr.write(f"skipped {skipped}\n")
-    if save_bundle is not None:
-        sys.stderr.write(f"saved bundle to {save_bundle} (replay: diagnose {save_bundle})\n")
+    if bundle is not None:
+        sys.stderr.write(f"saved bundle to {bundle} (replay: diagnose {bundle})\n")
     return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` (default: sys.argv[1:]) and run; map every outcome to an exit code."""
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help printed its text
+            return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_ERROR
+        return diagnose(args)
+    except DiagnoserError as exc:
+        print_error(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        silence_stdout()
+        return EXIT_OK

@@ -14,11 +14,10 @@ def _interrupted() -> None:
 def run_diagnose() -> None:
     """Run the `diagnose` command."""
     try:
-        from diagnoser.cli.common import run_app
-        from diagnoser.cli.diagnose import app
+        from diagnoser.cli.diagnose import main
     except KeyboardInterrupt:
         _interrupted()
-    sys.exit(run_app(app, prog="diagnose"))
+    sys.exit(main())
 
 
 def run_toolbox() -> None:

@@ -8,8 +8,8 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
+from diagnoser.collect.kinds import SourceKind  # re-exported (see __all__): the CLI reads kinds.py
 from diagnoser.errors import CollectorError, CollectorUnavailable, ConfigError
 from diagnoser.model import RawLine
 from diagnoser.redact import DEFAULT as DEFAULT_REDACTOR
@@ -19,15 +19,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0  # seconds for one network call; a slow API never hangs the command
 DEFAULT_TAIL = 2000  # log lines per container unless --tail says otherwise
-
-
-class SourceKind(StrEnum):
-    """Where `--source` may look for the service."""
-
-    AUTO = "auto"
-    KUBERNETES = "kubernetes"
-    DOCKER = "docker"
-    JOURNALD = "journald"
 
 
 class NotFound(CollectorError):

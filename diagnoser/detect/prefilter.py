@@ -66,7 +66,7 @@ class LiteralSet:
         if self.backend == "hyperscan":
             hs = _hyperscan()
             flag = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
-            self._db = _hs_database([_hs_literal(x) for x in self.needles], flag)
+            self._db = _hs_database(self.needles, flag, literal=True)
             return
         alternation = "|".join(re.escape(n) for n in sorted(set(self.needles), key=lambda s: (-len(s), s)))
         self._rx = _re2().compile(alternation) if self.backend == "re2" else re.compile(alternation)
@@ -87,19 +87,19 @@ class LiteralSet:
         return [i for i, n in enumerate(self.needles) if n in low]
 
 
-def _hs_database(expressions: list[bytes], flag: int) -> Any:
-    """Return a block-mode hyperscan database of `expressions` (ids 0..n-1), from the cache if built before.
+def _hs_database(patterns: Sequence[str], flag: int, literal: bool = False) -> Any:
+    """Return a block-mode hyperscan database of `patterns` (ids 0..n-1), from the cache if built before.
 
-    Compiling costs ~10 ms per database at every start; a serialised one loads in microseconds.
-    The key covers the expressions, the flag and hyperscan's version; a database hyperscan will
-    not load is compiled again.
+    `literal`: the patterns are ASCII strings to match as written. Compiling costs ~10 ms per
+    database at every start; a serialised one loads in microseconds. The key covers the patterns,
+    the flag and hyperscan's version; a database hyperscan will not load is compiled again.
     """
     from diagnoser import diskcache
 
     hs = _hyperscan()
-    n = len(expressions)
-    names = [f"{flag}:{hs.__version__}:{n}"] + [str(i) for i in range(n)]
-    key = diskcache.key_of("hyperscan", 1, names, [b"", *expressions])
+    n = len(patterns)
+    names = [f"{flag}:{literal}:{hs.__version__}:{n}"]
+    key = diskcache.key_of("hyperscan", 1, names, ["\n".join(patterns).encode("ascii")])
     blob = diskcache.read("hyperscan", key)
     if blob is not None:
         try:
@@ -108,6 +108,7 @@ def _hs_database(expressions: list[bytes], flag: int) -> Any:
             return db
         except Exception:  # an entry from another build of hyperscan: compile afresh
             pass
+    expressions = [_hs_literal(p) if literal else p.encode("ascii") for p in patterns]
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(expressions=expressions, ids=list(range(n)), elements=n, flags=[flag] * n)
     try:
@@ -131,7 +132,7 @@ class Pattern:
         if self.backend == "hyperscan":
             hs = _hyperscan()
             try:
-                self._db = _hs_database([pattern.encode("ascii")], hs.HS_FLAG_CASELESS)
+                self._db = _hs_database([pattern], hs.HS_FLAG_CASELESS)
                 self._stopped = hs.ScanTerminated
                 return
             except Exception:  # a construct hyperscan lacks: fall back to the next backend
