@@ -54,7 +54,11 @@ class Action(StrEnum):
 
 
 class Platform(StrEnum):
-    """Where the service runs, as far as the logs reveal it."""
+    """Where the service runs, as far as the logs reveal it.
+
+    The Azure ML families (SDK v1, SDK v2) have sub-platforms whose knobs and defaults differ; a
+    sub-platform's value starts with its family's value and a dash.
+    """
 
     AZUREML_V1 = "azureml-v1"
     AZUREML_V2 = "azureml-v2"
@@ -63,6 +67,31 @@ class Platform(StrEnum):
     GUNICORN = "gunicorn"
     AZMLINFSRV = "azmlinfsrv"
     GENERIC = "generic"
+    AZUREML_V1_AKS = "azureml-v1-aks"  # AksWebservice on an attached AKS cluster
+    AZUREML_V1_ACI = "azureml-v1-aci"  # AciWebservice (Azure Container Instances)
+    AZUREML_V1_LOCAL = "azureml-v1-local"  # LocalWebservice (the image in the local Docker)
+    AZUREML_V2_MANAGED = "azureml-v2-managed"  # managed online endpoint
+    AZUREML_V2_KUBERNETES = "azureml-v2-kubernetes"  # Kubernetes online endpoint (Azure ML extension)
+
+    @property
+    def family(self) -> Platform:
+        """Return the family of a sub-platform (azureml-v1-aks -> azureml-v1), else the platform itself."""
+        for fam in (Platform.AZUREML_V1, Platform.AZUREML_V2):
+            if self is not fam and self.value.startswith(fam.value + "-"):
+                return fam
+        return self
+
+    @property
+    def sub_platforms(self) -> tuple[Platform, ...]:
+        """Return the sub-platforms of a family (empty for any other platform)."""
+        return tuple(p for p in Platform if p is not self and p.family is self)
+
+
+class ValueSource(StrEnum):
+    """Where a fix step's current value comes from."""
+
+    OBSERVED = "observed"  # read from the logs
+    DEFAULT = "default"  # the documented default of the knob on that platform: the logs do not show it
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +160,8 @@ class FixStep:
     current: str | None = None
     suggested: str | None = None
     snippet: str | None = None
+    current_source: ValueSource | None = None  # None when `current` is None
+    current_docs: str | None = None  # where a default `current` is documented
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ REPO = LAB_DIR.parent.parent
 sys.path.insert(0, str(REPO))
 
 from diagnoser.collect import InputSource  # noqa: E402
-from diagnoser.model import Platform, Report  # noqa: E402
+from diagnoser.model import Platform, Report, ValueSource  # noqa: E402
 from diagnoser.pipeline import Options, diagnose  # noqa: E402
 from diagnoser.plan import PlanOptions  # noqa: E402
 
@@ -109,7 +109,7 @@ CHECKS = [
 # gunicorn's limit is its container's): the plan is read with --platform docker for `--memory`.
 KNOB_PLATFORM = {
     "--memory": Platform.DOCKER,
-    "memory_gb": Platform.AZUREML_V1,
+    "memory_gb": Platform.AZUREML_V1_AKS,  # the AksWebservice variant (ACI's reads the same values)
     "WORKER_COUNT": Platform.AZMLINFSRV,
     "--timeout": Platform.GUNICORN,
     "WORKER_TIMEOUT": Platform.AZMLINFSRV,
@@ -192,10 +192,12 @@ def plan_step(report: Report, cause: str, knob: str) -> dict | None:
             continue
         for f in d.fixes:
             if f.knob == knob and f.platform is KNOB_PLATFORM[knob]:
+                # Only a value read from the logs is compared with the lab's truth; a documented
+                # default (current_source "default") is "not in logs".
                 return {
                     "platform": f.platform.value,
                     "knob": f.knob,
-                    "current": f.current,
+                    "current": f.current if f.current_source is ValueSource.OBSERVED else None,
                     "suggested": f.suggested,
                     "why": f.why,
                 }

@@ -1,4 +1,4 @@
-"""Kubernetes objects (Event, Pod, List) turned into k8s_event / container_state / pod_condition records."""
+"""Kubernetes objects (Event, Pod, HorizontalPodAutoscaler, List) turned into records."""
 
 from __future__ import annotations
 
@@ -7,10 +7,24 @@ from datetime import datetime
 from typing import Any
 
 from diagnoser.model import Level
+from diagnoser.parse import hpa
 from diagnoser.parse.base import SIGNALS, Rec, iso, to_int
 
 _BAD_WAITING = {"ContainerCreating", "PodInitializing", ""}
-_LIST_KINDS = ("List", "EventList", "PodList")
+_LIST_KINDS = ("List", "EventList", "PodList", "HorizontalPodAutoscalerList")
+# Pod labels that say which platform made the pod (their keys go to the field platform_labels):
+# Azure ML SDK v1 AKS web services (azuremlappname, webservicename, isazuremlapp) and the Azure ML
+# extension's Kubernetes online deployments (ml.azure.com/endpoint-name, ml.azure.com/deployment-name,
+# also isazuremlapp), as the collector's label selectors name them (collect/kubernetes.py).
+PLATFORM_LABELS = frozenset(
+    {
+        "azuremlappname",
+        "webservicename",
+        "isazuremlapp",
+        "ml.azure.com/endpoint-name",
+        "ml.azure.com/deployment-name",
+    }
+)
 
 
 def when(v: Any) -> datetime | None:
@@ -144,6 +158,10 @@ def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
         common["namespace"] = str(meta["namespace"])
     if spec.get("nodeName"):
         common["node"] = str(spec["nodeName"])
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    known = sorted(k for k in labels if k in PLATFORM_LABELS)
+    if known:
+        common["platform_labels"] = ",".join(known)
     limits: dict[str, dict[str, str]] = {}
     for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
         if not isinstance(c, dict):
@@ -228,6 +246,8 @@ def object_recs(obj: Any, fmt: str, depth: int = 0) -> Iterator[Rec]:
         yield event_rec(obj, fmt)
     elif kind == "Pod":
         yield from pod_recs(obj, fmt)
+    elif kind == hpa.HPA_KIND:
+        yield from hpa.object_recs(obj, fmt)
 
 
 def is_k8s(obj: Any) -> bool:

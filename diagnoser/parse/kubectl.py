@@ -1,4 +1,4 @@
-"""kubectl output: describe pod, get events / get pods tables, and -o json / -o yaml documents."""
+"""kubectl output: describe pod / hpa, get events / pods / hpa tables, and -o json / -o yaml documents."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from diagnoser.model import Event, Level, RawLine
-from diagnoser.parse import k8s
+from diagnoser.parse import hpa, k8s
 from diagnoser.parse.base import MAX_DOC_BYTES, MAX_TEXT, Rec, cap, make_event, to_int
 
 _KEYVAL = re.compile(r"( *)([A-Za-z][\w .()/\-]*?):(?:[ \t]+(.*?))?[ \t]*$")
@@ -16,6 +16,7 @@ _COLS = re.compile(r"\S+(?: \S+)*")
 _COUNT = re.compile(r"\(x(\d+) over")
 _READY = re.compile(r"\d+/\d+$")
 _EVENT_TYPES = ("Normal", "Warning")
+_HPA_KEYS = frozenset({"Reference", "Min replicas", "Max replicas", "Min pods", "Max pods"})
 
 
 class Block:
@@ -155,7 +156,7 @@ def headerless_event(text: str) -> Rec | None:
 
 
 class Table(Block):
-    """`kubectl get events` (old and new layouts) and `kubectl get pods` tables."""
+    """`kubectl get events` (old and new layouts), `kubectl get pods` and `kubectl get hpa` tables."""
 
     def __init__(self, header: RawLine, kind: str):
         self.cols = _columns(header.text)
@@ -163,11 +164,14 @@ class Table(Block):
 
     @staticmethod
     def start(line: str) -> str | None:
-        """Return the table kind a header line opens ('events' / 'pods'), or None."""
+        """Return the table kind a header line opens ('events' / 'pods' / 'hpa'), or None."""
         if line.startswith("LAST SEEN") or (line.startswith("NAMESPACE") and "LAST SEEN" in line):
             return "events" if "REASON" in line and "MESSAGE" in line else None
-        if line.startswith(("NAME ", "NAMESPACE ")) and " READY " in line and " STATUS " in line:
-            return "pods"
+        if line.startswith(("NAME ", "NAMESPACE ")):
+            if " READY " in line and " STATUS " in line:
+                return "pods"
+            if " REFERENCE " in line and " MINPODS " in line and " MAXPODS" in line:
+                return "hpa"
         return None
 
     def feed(self, raw: RawLine, out: list[Event]) -> bool:
@@ -180,6 +184,9 @@ class Table(Block):
             return False
         if self.kind == "events":
             rec = event_row(cells, "kubectl-events", {})
+        elif self.kind == "hpa":
+            fields = hpa.table_fields(cells)
+            rec = hpa.status_rec(fields, "kubectl-get") if fields else None
         else:
             rec = self._pod_row(cells)
         if rec is None:
@@ -210,7 +217,7 @@ class Table(Block):
 
 
 class Describe(Block):
-    """`kubectl describe pod` output: container State / Last State blocks, limits, conditions, Events."""
+    """`kubectl describe pod` (container states, limits, conditions, Events) and `kubectl describe hpa`."""
 
     FMT = "kubectl-describe"
 
@@ -228,6 +235,9 @@ class Describe(Block):
         self.limits: dict[str, str] = {}
         self.res_part: tuple[str, int] | None = None
         self.cols: list[tuple[str, int]] | None = None
+        self.hpa: dict[str, Any] | None = None  # set once a key shows this describes an HPA
+        self.hpa_metrics: list[tuple[str | None, int | None, int | None]] = []
+        self.last = raw
         self.pending: list[Event] = []
         self.feed(raw, self.pending)
 
@@ -250,6 +260,7 @@ class Describe(Block):
         indent = len(line) - len(line.lstrip(" "))
         if indent < self.base:
             return False
+        self.last = raw
         if indent == self.base:
             m = _KEYVAL.match(line)
             if m is None:
@@ -258,7 +269,13 @@ class Describe(Block):
             key, val = m[2], (m[3] or "")
             self.section = key
             self.cols = None
-            if key in ("Name", "Namespace", "Node", "Status", "Reason", "Message"):
+            if key in _HPA_KEYS and self.hpa is None:
+                self._become_hpa()
+            if self.hpa is not None and hpa.describe_key(key, val, self.hpa):
+                return True
+            if key == "Labels":
+                self._label(val)
+            elif key in ("Name", "Namespace", "Node", "Status", "Reason", "Message"):
                 self.pod[key] = val
                 if key == "Name":
                     self.common["pod"] = val
@@ -275,9 +292,35 @@ class Describe(Block):
         elif sec == "Conditions":
             parts = line.split()
             if len(parts) >= 2 and parts[0] != "Type" and parts[1] in ("True", "False", "Unknown"):
-                rec = k8s.condition_rec(parts[0], parts[1], {}, self.FMT, self.common)
+                if self.hpa is not None:
+                    reason = parts[2] if len(parts) > 2 else ""
+                    msg = line.strip().split(None, 3)[3] if len(parts) > 3 else ""
+                    rec = hpa.condition_rec(parts[0], parts[1], reason, msg, self.common, self.FMT)
+                else:
+                    rec = k8s.condition_rec(parts[0], parts[1], {}, self.FMT, self.common)
                 out.append(make_event(raw, rec))
+        elif sec == "Metrics" and self.hpa is not None:
+            metric = hpa.describe_metric(line)
+            if metric is not None:
+                self.hpa_metrics.append(metric)
+        elif sec == "Labels":
+            self._label(line.strip())
         return True
+
+    def _become_hpa(self) -> None:
+        """Describe a HorizontalPodAutoscaler from here on: its Name is no pod."""
+        self.hpa = {}
+        name = self.common.pop("pod", None) or self.pod.get("Name", "")
+        if name:
+            self.common["hpa"] = name
+            self.common["object"] = f"horizontalpodautoscaler/{name}"
+
+    def _label(self, pair: str) -> None:
+        """Keep the keys of labels that name the platform (Azure ML web services and online deployments)."""
+        key = pair.split("=", 1)[0].strip()
+        if key in k8s.PLATFORM_LABELS:
+            known = self.common.get("platform_labels", "")
+            self.common["platform_labels"] = ",".join(sorted({*known.split(","), key} - {""}))
 
     def _event_line(self, raw: RawLine, line: str, out: list[Event]) -> None:
         if self.cols is None:
@@ -360,11 +403,18 @@ class Describe(Block):
         self.states, self.container, self.restarts, self.limits, self.res_part = [], None, None, {}, None
 
     def finish(self, out: list[Event]) -> list[RawLine]:
-        """Emit the last container's states and the pod status."""
+        """Emit the last container's states and the pod status (or the HPA's status)."""
         if self.pending:
             out.extend(self.pending)
             self.pending = []
         self._close_container(out)
+        if self.hpa is not None:
+            fields = {**self.common, **self.hpa}
+            hpa.finish_describe(fields, self.hpa_metrics)
+            rec = hpa.status_rec(fields, self.FMT)
+            if rec is not None:
+                out.append(make_event(self.first, rec, rec.message, self.last.line))
+            return []
         p = self.pod
         if p.get("Reason") or p.get("Status") in ("Failed", "Pending"):
             f = {**self.common, "kind": "pod_status", "phase": p.get("Status", "")}

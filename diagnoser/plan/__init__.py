@@ -10,13 +10,14 @@ from diagnoser.plan.observe import Observations
 from diagnoser.plan.suggest import (
     ReplicaInputs,
     Suggestion,
+    replica_role,
     suggest_memory,
     suggest_replicas,
     suggest_timeout,
     suggest_workers,
 )
 
-__all__ = ["PlanOptions", "Observations", "build_fixes", "load_catalogue", "select_platforms"]
+__all__ = ["PlanOptions", "Observations", "build_fixes", "load_catalogue", "select_platforms", "shows"]
 AZUREML = (Platform.AZUREML_V1, Platform.AZUREML_V2)
 
 
@@ -37,21 +38,38 @@ def select_platforms(observed: tuple[Platform, ...], override: Platform | None) 
     if Platform.AZMLINFSRV in chosen and Platform.GUNICORN in chosen:
         chosen.remove(Platform.GUNICORN)
     # azmlinfsrv runs under both SDK v1 and v2 deployments: without a marker, show both dialects.
-    if Platform.AZMLINFSRV in chosen and not any(p in chosen for p in AZUREML):
+    if Platform.AZMLINFSRV in chosen and not any(p.family in AZUREML for p in chosen):
         chosen.extend(AZUREML)
     return tuple(chosen)
 
 
+def shows(step: Platform, platforms: tuple[Platform, ...]) -> bool:
+    """Return True when a step written for `step` belongs in a plan for `platforms` (empty: all).
+
+    A family's steps hold for each of its sub-platforms; a sub-platform's steps show when it is
+    chosen, or when only its family is known (each variant is then labelled with its sub-platform).
+    """
+    if not platforms or step is Platform.GENERIC or step in platforms:
+        return True
+    if step.sub_platforms:
+        return any(p.family is step for p in platforms)
+    family = step.family
+    if family is not step and family in platforms:
+        return not any(p.family is family and p is not family for p in platforms)
+    return False
+
+
 def _suggest(template: StepTemplate, obs: Observations, options: PlanOptions) -> Suggestion | None:
     """Return the computed values of a step, if it names a suggester."""
+    platform = template.platform
     if template.suggest == "memory":
-        return suggest_memory(template.knob, obs)
+        return suggest_memory(template.knob, obs, platform)
     if template.suggest == "timeout":
-        return suggest_timeout(template.knob, obs)
+        return suggest_timeout(template.knob, obs, platform)
     if template.suggest == "replicas":
-        return suggest_replicas(obs, options.replicas)
+        return suggest_replicas(obs, options.replicas, template.knob, platform)
     if template.suggest == "workers":
-        return suggest_workers(obs)
+        return suggest_workers(obs, template.knob, platform)
     return None
 
 
@@ -67,10 +85,14 @@ def _fill(snippet: str | None, suggestion: Suggestion | None) -> str | None:
 def build_fixes(
     cause: Cause, platforms: tuple[Platform, ...], obs: Observations, options: PlanOptions
 ) -> tuple[FixStep, ...]:
-    """Return the cause's fix steps for `platforms` (all when empty), generic steps included."""
+    """Return the cause's fix steps for `platforms` (all when empty), generic steps included.
+
+    When the autoscaler is pinned at its maximum, the maximum-replica steps come first: raising the
+    minimum or lowering the target cannot add replicas beyond it.
+    """
     steps: list[FixStep] = []
     for template in cause.fix:
-        if platforms and template.platform is not Platform.GENERIC and template.platform not in platforms:
+        if not shows(template.platform, platforms):
             continue
         suggestion = _suggest(template, obs, options)
         why = template.why
@@ -88,6 +110,15 @@ def build_fixes(
                 current=suggestion.current if suggestion else None,
                 suggested=suggestion.suggested if suggestion else None,
                 snippet=_fill(template.snippet, suggestion),
+                current_source=suggestion.current_source
+                if suggestion and suggestion.current is not None
+                else None,
+                current_docs=suggestion.current_docs
+                if suggestion and suggestion.current is not None
+                else None,
             )
         )
+    if obs.scaling.pinned_at_max:
+        replica_knobs = {t.knob for t in cause.fix if t.suggest == "replicas"}
+        steps.sort(key=lambda s: 0 if s.knob in replica_knobs and replica_role(s.knob) == "max" else 1)
     return tuple(steps)

@@ -1,6 +1,6 @@
 """Observe every event for what the fix plan needs: the platform, and current values of knobs.
 
-Values come only from what servers print; each pattern names its source.
+Values come only from what servers and tools print; each pattern names its source.
 """
 
 from __future__ import annotations
@@ -24,26 +24,124 @@ _GUNICORN_TIMEOUT = re.compile(r"(?:--timeout|-t)[ =](\d+)\b")
 _SCORING_TIMEOUT = re.compile(r"scoring[ _]timeout\b[^\d\n]{0,60}?(\d{3,9})\s*(?:ms)?", re.I)
 # kubectl describe: "memory:  1Gi" under Limits; kernel: "memory: usage 1048576kB, limit 1048576kB".
 _KERNEL_LIMIT = re.compile(r"memory: usage \d+kB, limit (\d+)kB")
-_MEMORY_GB = re.compile(r"\bmemory_gb\s*[=:]\s*([\d.]+)")
+# SDK v1 AKS / ACI deployment configuration (`memory_gb=2`) and the service JSON (`"memoryInGB": 2.0`,
+# the deploymentconfig.json / `az ml service show` names in the SDK v1 "deploy and where" page).
+_MEMORY_GB = re.compile(r"\b(?:memory_gb|memoryInGB)[\"']?\s*[=:]\s*([\d.]+)")
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?|[kmgt]b?|)\s*$", re.I)
+# Timeouts of the front ends, as deployment configurations and service JSON write them:
+# AksWebservice.deploy_configuration(scoring_timeout_ms=...) / "scoringTimeoutMs"; SDK v2 / CLI v2
+# request_settings.request_timeout_ms (REST: requestTimeout as an ISO 8601 duration, PT5S);
+# ingress-nginx `nginx.ingress.kubernetes.io/proxy-read-timeout: "120"`.
+_AKS_SCORING_TIMEOUT = re.compile(r"\b(?:scoring_timeout_ms|scoringTimeoutMs)[\"']?\s*[=:]\s*(\d+)")
+_REQUEST_TIMEOUT = re.compile(r"\b(?:request_timeout_ms|requestTimeoutMs)[\"']?\s*[=:]\s*(\d+)")
+_REQUEST_TIMEOUT_ISO = re.compile(r"\brequestTimeout[\"']?\s*[=:]\s*[\"']?PT(\d+(?:\.\d+)?)S", re.I)
+_PROXY_READ_TIMEOUT = re.compile(r"proxy-read-timeout[\"']?\s*[=:]\s*[\"']?(\d+)")
+# Replica settings as SDK v1 (autoscale_*), its service JSON (autoScaler.minReplicas ...), CLI v2 YAML
+# (scale_settings.min_instances ..., instance_count) and HPA manifests pasted as text write them.
+_MIN_REPLICAS = re.compile(
+    r"\b(?:autoscale_min_replicas|minReplicas|min_instances|min_replicas)[\"']?\s*[=:]\s*(\d+)"
+)
+_MAX_REPLICAS = re.compile(
+    r"\b(?:autoscale_max_replicas|maxReplicas|max_instances|max_replicas)[\"']?\s*[=:]\s*(\d+)"
+)
+_TARGET_UTILIZATION = re.compile(
+    r"\b(?:autoscale_target_utilization|targetUtilization|target_utilization_percentage|"
+    r"targetCPUUtilizationPercentage)[\"']?\s*[=:]\s*(\d+)"
+)
+_INSTANCE_COUNT = re.compile(
+    r"\b(?:instance_count|instanceCount|num_replicas|numReplicas)[\"']?\s*[=:]\s*(\d+)"
+)
+# HPA events (kube-controller-manager): "New size: 4; reason: cpu resource utilization ... above target".
+_NEW_SIZE = re.compile(r"New size: (\d+)")
+_HPA_METRIC_FAILURES = frozenset(
+    {"FailedGetResourceMetric", "FailedComputeMetricsReplicas", "FailedGetPodsMetric"}
+)
+# v1 service JSON `"computeType": "AKS"` / `"ACI"` (printed after "... service creation operation finished").
+_COMPUTE_TYPE = re.compile(r"\"?computetype\"?\s*:\s*\"?(aks|aci)\b")
+# The online-deployment container that runs the scoring code is named inference-server
+# (`az ml online-deployment get-logs --container inference-server`, pods of Kubernetes online endpoints).
+_INFERENCE_CONTAINER = re.compile(
+    r"\[inference-server\]|container[s]?[ :=\"']+inference-server\b|\{inference-server\}"
+)
 
+V1, V2 = Platform.AZUREML_V1, Platform.AZUREML_V2
+# Words that name a platform (lower case). A sub-platform only from what is specific to it; what is
+# shared by a family (ACI and AKS run the same SDK v1 image and front end) votes for the family.
 _PLATFORM_WORDS: tuple[tuple[str, Platform], ...] = (
-    ("AksWebservice", Platform.AZUREML_V1),
-    ("AciWebservice", Platform.AZUREML_V1),
-    ("azureml.core", Platform.AZUREML_V1),
-    ("azureml-defaults", Platform.AZUREML_V1),
-    ("isazuremlapp", Platform.AZUREML_V1),
-    ("azureml-fe", Platform.AZUREML_V1),
-    ("ManagedOnlineDeployment", Platform.AZUREML_V2),
-    ("KubernetesOnlineDeployment", Platform.AZUREML_V2),
-    ("online-deployment", Platform.AZUREML_V2),
-    ("online endpoint", Platform.AZUREML_V2),
-    ("azureml.ai.ml", Platform.AZUREML_V2),
-    ("az ml online-", Platform.AZUREML_V2),
-    ("inference-server", Platform.AZMLINFSRV),
+    # SDK v1 (azureml-core): class names, the SDK's own messages (docs how-to-deploy-*, v1).
+    ("akswebservice", Platform.AZUREML_V1_AKS),
+    ("aksservicedeploymentconfiguration", Platform.AZUREML_V1_AKS),
+    ("aks service creation operation", Platform.AZUREML_V1_AKS),
+    # The seed page's scheduling message on AKS web services.
+    ("couldn't schedule because the kubernetes cluster", Platform.AZUREML_V1_AKS),
+    ("aciwebservice", Platform.AZUREML_V1_ACI),
+    ("aciservicedeploymentconfiguration", Platform.AZUREML_V1_ACI),
+    ("aci service creation operation", Platform.AZUREML_V1_ACI),
+    ("acideploymentfailed", Platform.AZUREML_V1_ACI),
+    ("aci deployment failed", Platform.AZUREML_V1_ACI),
+    (".azurecontainer.io", Platform.AZUREML_V1_ACI),  # the scoring URI of an ACI web service
+    ("localwebservice", Platform.AZUREML_V1_LOCAL),
+    ("local webservice is running at", Platform.AZUREML_V1_LOCAL),
+    ("azureml.core", V1),
+    ("azureml-defaults", V1),
+    # SDK / CLI v2 (azure-ai-ml): entity and schema names, managed scoring URIs, get-logs headers.
+    ("managedonlinedeployment", Platform.AZUREML_V2_MANAGED),
+    ("managedonlineendpoint", Platform.AZUREML_V2_MANAGED),
+    (".inference.ml.azure.com", Platform.AZUREML_V2_MANAGED),
+    ("usercontainerimagepull:", Platform.AZUREML_V2_MANAGED),  # "Instance status:" of a managed deployment
+    ("kubernetesonlinedeployment", Platform.AZUREML_V2_KUBERNETES),
+    ("kubernetesonlineendpoint", Platform.AZUREML_V2_KUBERNETES),
+    # Components of the Azure ML extension for Kubernetes (how-to-deploy-kubernetes-extension).
+    ("azureml-fe-v2", Platform.AZUREML_V2_KUBERNETES),
+    ("amlarc-identity", Platform.AZUREML_V2_KUBERNETES),
+    ("inference-operator-controller-manager", Platform.AZUREML_V2_KUBERNETES),
+    ("identity-sidecar", Platform.AZUREML_V2_KUBERNETES),
+    ("azureml-ingress-nginx", Platform.AZUREML_V2_KUBERNETES),
+    ("ml.azure.com/endpoint-name", Platform.AZUREML_V2_KUBERNETES),
+    ("ml.azure.com/deployment-name", Platform.AZUREML_V2_KUBERNETES),
+    ("online-deployment", V2),
+    ("online-endpoint", V2),
+    ("online endpoint", V2),
+    ("azure.ai.ml", V2),
+    ("az ml online-", V2),
+    ("too many pending requests", V2),  # 429 of online endpoints (how-to-troubleshoot-online-endpoints)
     ("azmlinfsrv", Platform.AZMLINFSRV),
-    ("Azure ML Inferencing HTTP server", Platform.AZMLINFSRV),
-    ("/var/azureml-app", Platform.AZMLINFSRV),
+    ("azure ml inferencing http server", Platform.AZMLINFSRV),
+    ("azureml-inference-server-http", Platform.AZMLINFSRV),
+    ("azureml_inference_server_http", Platform.AZMLINFSRV),
+    ("/var/azureml-app", Platform.AZMLINFSRV),  # the inference images' app root, SDK v1 and v2 alike
+)
+# One scan for every platform word (a word votes once per event, however often it appears).
+_PLATFORM_WORD_RE = re.compile("|".join(re.escape(word) for word, _ in _PLATFORM_WORDS))
+_WORD_PLATFORM = dict(_PLATFORM_WORDS)
+
+
+def _may_name_platform(lower: str) -> bool:
+    """Return True when a lower-cased message may hold a platform word (a cheap gate before the scan)."""
+    return (
+        "azure" in lower
+        or "aks" in lower
+        or "aci" in lower
+        or "webservice" in lower
+        or "online" in lower
+        or "inferenc" in lower
+        or "azmlinfsrv" in lower
+        or "amlarc" in lower
+        or "sidecar" in lower
+        or "computetype" in lower
+        or "usercontainer" in lower
+        or "couldn't schedule" in lower
+        or "pending requests" in lower
+    )
+
+
+# Pod labels (field platform_labels, parse/k8s.py): the Azure ML extension's online deployments carry
+# ml.azure.com/*, SDK v1 AKS web services azuremlappname / webservicename.
+_LABEL_PLATFORMS = (
+    ("ml.azure.com/endpoint-name", Platform.AZUREML_V2_KUBERNETES),
+    ("ml.azure.com/deployment-name", Platform.AZUREML_V2_KUBERNETES),
+    ("webservicename", Platform.AZUREML_V1_AKS),
+    ("azuremlappname", Platform.AZUREML_V1_AKS),
 )
 # Format names as the parsers register them (docs/FORMATS.md).
 _FORMAT_PLATFORMS = {
@@ -65,7 +163,8 @@ _COMPONENT_PLATFORMS = {
     "default-scheduler": Platform.KUBERNETES,
     "scheduler": Platform.KUBERNETES,
     "k8s": Platform.KUBERNETES,
-    "azureml-fe": Platform.AZUREML_V1,
+    "azureml-fe": Platform.AZUREML_V1,  # the SDK v1 image's front end (on ACI too: tests/data/formats)
+    "horizontal-pod-autoscaler": Platform.KUBERNETES,
     "dockerd": Platform.DOCKER,
     "docker": Platform.DOCKER,
 }
@@ -78,8 +177,105 @@ def parse_memory(text: str) -> int | None:
     if not m:
         return None
     number, unit = float(m.group(1)), m.group(2).lower().rstrip("b")
-    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+    scale = {
+        "": 1,
+        "k": 1e3,
+        "m": 1e6,
+        "g": 1e9,
+        "t": 1e12,
+        "ki": 2**10,
+        "mi": 2**20,
+        "gi": 2**30,
+        "ti": 2**40,
+    }
     return int(number * scale[unit]) if unit in scale else None
+
+
+@dataclass(slots=True)
+class Scaling:
+    """Replica counts and utilisation targets the logs show (HPA status and events, SDK settings)."""
+
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    current_replicas: int | None = None
+    desired_replicas: int | None = None
+    peak_replicas: int | None = None  # the most replicas seen (status, "New size: N" events)
+    instance_count: int | None = None  # fixed replicas: v2 instance_count, v1 num_replicas
+    utilization: int | None = None  # percent, the metric that asks for most replicas
+    target_utilization: int | None = None  # percent
+    metric: str | None = None
+    limited_at_max: bool = False  # condition ScalingLimited True TooManyReplicas
+    metrics_unknown: bool = False  # <unknown> targets, ScalingActive False, FailedGetResourceMetric
+    source: str = ""  # what showed the numbers, e.g. "HorizontalPodAutoscaler scorer"
+
+    def seen(self, replicas: int) -> None:
+        """Record a replica count the service had."""
+        self.peak_replicas = replicas if self.peak_replicas is None else max(self.peak_replicas, replicas)
+
+    @property
+    def observed(self) -> bool:
+        """Return True when the logs showed any replica number."""
+        return any(
+            v is not None
+            for v in (
+                self.min_replicas,
+                self.max_replicas,
+                self.current_replicas,
+                self.instance_count,
+                self.target_utilization,
+            )
+        )
+
+    @property
+    def over_target(self) -> bool:
+        """Return True when the measured utilisation is above its target."""
+        return (
+            self.utilization is not None
+            and self.target_utilization is not None
+            and self.utilization > self.target_utilization
+        )
+
+    @property
+    def pinned_at_max(self) -> bool:
+        """Return True when the autoscaler wants more replicas than its maximum allows."""
+        if self.limited_at_max:
+            return True
+        if self.max_replicas is None or not self.over_target:
+            return False
+        running = self.current_replicas if self.current_replicas is not None else self.desired_replicas
+        return running is not None and running >= self.max_replicas
+
+    @property
+    def hpa_need(self) -> int | None:
+        """Return ceil(current replicas x current / target utilisation), the HPA's own replica rule.
+
+        https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algorithm-details
+        """
+        running = self.current_replicas if self.current_replicas else self.desired_replicas
+        if not running or self.utilization is None or not self.target_utilization:
+            return None
+        return math.ceil(round(running * self.utilization / self.target_utilization, 9))
+
+    def describe(self) -> str:
+        """Return what was seen, for a fix step's reasoning."""
+        parts = []
+        if self.current_replicas is not None:
+            parts.append(
+                f"{self.current_replicas} current"
+                + (f" / {self.desired_replicas} desired" if self.desired_replicas is not None else "")
+            )
+        bounds = [
+            f"{n} {v}" for n, v in (("min", self.min_replicas), ("max", self.max_replicas)) if v is not None
+        ]
+        if bounds:
+            parts.append(", ".join(bounds))
+        if self.target_utilization is not None:
+            util = "<unknown>" if self.utilization is None else f"{self.utilization}%"
+            parts.append(f"{self.metric or 'utilization'} {util}/{self.target_utilization}%")
+        if self.limited_at_max:
+            parts.append("ScalingLimited TooManyReplicas")
+        text = "; ".join(parts)
+        return f"{self.source}: {text}" if self.source and text else text
 
 
 @dataclass(slots=True)
@@ -89,7 +285,11 @@ class Observations:
     platform_votes: Counter[Platform] = field(default_factory=Counter)
     worker_count: int | None = None
     worker_timeout_s: int | None = None
-    scoring_timeout_ms: int | None = None
+    scoring_timeout_ms: int | None = None  # azmlinfsrv SCORING_TIMEOUT_MS
+    aks_scoring_timeout_ms: int | None = None  # AksWebservice scoring_timeout_ms
+    request_timeout_ms: int | None = None  # online deployments' request_settings.request_timeout_ms
+    proxy_read_timeout_s: int | None = None  # ingress-nginx proxy-read-timeout annotation
+    scaling: Scaling = field(default_factory=Scaling)
     memory_limit_bytes: int | None = None
     memory_gb: float | None = None
     worker_boots: int = 0
@@ -114,6 +314,16 @@ class Observations:
             self._feed_access(event)
         elif kind == "worker_boot":
             self.worker_boots += 1
+        elif kind in ("hpa_status", "hpa_condition", "k8s_event"):
+            self._feed_scaling(kind, fields, event.message)
+        labels = fields.get("platform_labels")
+        if isinstance(labels, str):
+            for label, platform in _LABEL_PLATFORMS:
+                if label in labels:
+                    self.platform_votes[platform] += 1
+                    break
+        if fields.get("container") == "inference-server":
+            self.platform_votes[V2] += 1
         limit = fields.get("memory_limit")
         if isinstance(limit, str):  # the last limit seen is the one in force
             self.memory_limit_bytes = parse_memory(limit) or self.memory_limit_bytes
@@ -124,10 +334,8 @@ class Observations:
                     setattr(self, "worker_timeout_s" if name == "worker_timeout" else name, value)
         message = event.message
         lower = message[:2000].lower()
-        if "azure" in lower or "aks" in lower or "online" in lower or "inferenc" in lower or "azmlinfsrv" in lower:
-            for word, platform in _PLATFORM_WORDS:
-                if word.lower() in lower:
-                    self.platform_votes[platform] += 1
+        if _may_name_platform(lower):
+            self._feed_platform_words(lower)
         if "worker" in lower or "--workers" in lower or "--timeout" in lower:
             self._feed_worker_settings(message)
         if "scoring" in lower and "timeout" in lower:
@@ -138,10 +346,97 @@ class Observations:
             m = _KERNEL_LIMIT.search(message)
             if m:
                 self.memory_limit_bytes = int(m.group(1)) * 1024
-        if "memory_gb" in lower:
+        if "memory_gb" in lower or "memoryingb" in lower:
             m = _MEMORY_GB.search(message)
             if m:
                 self.memory_gb = float(m.group(1))
+        if "timeout" in lower:
+            self._feed_front_end_timeouts(message, lower)
+        if "replica" in lower or "instance" in lower or "utilization" in lower:
+            self._feed_replica_settings(message)
+
+    def _feed_front_end_timeouts(self, message: str, lower: str) -> None:
+        """Read the timeouts of the AKS front end, online deployments and ingress-nginx."""
+        if "scoring_timeout_ms" in lower or "scoringtimeoutms" in lower:
+            m = _AKS_SCORING_TIMEOUT.search(message)
+            if m:
+                self.aks_scoring_timeout_ms = int(m.group(1))
+        if "request_timeout_ms" in lower or "requesttimeout" in lower:
+            m = _REQUEST_TIMEOUT.search(message)
+            if m:
+                self.request_timeout_ms = int(m.group(1))
+            elif m := _REQUEST_TIMEOUT_ISO.search(message):
+                self.request_timeout_ms = round(float(m.group(1)) * 1000)
+        if "proxy-read-timeout" in lower:
+            m = _PROXY_READ_TIMEOUT.search(message)
+            if m:
+                self.proxy_read_timeout_s = int(m.group(1))
+
+    def _feed_platform_words(self, lower: str) -> None:
+        """Vote for the platforms the words of a (lower-cased) message name."""
+        votes = self.platform_votes
+        for word in {m.group() for m in _PLATFORM_WORD_RE.finditer(lower)}:
+            votes[_WORD_PLATFORM[word]] += 1
+        if "azureml-fe" in lower and "azureml-fe-v2" not in lower:
+            # azureml-fe is the SDK v1 AKS front end (ingress upstream azureml-azureml-fe-80, its pods).
+            votes[Platform.AZUREML_V1_AKS] += 1
+        if "computetype" in lower and (m := _COMPUTE_TYPE.search(lower)):
+            votes[Platform.AZUREML_V1_AKS if m.group(1) == "aks" else Platform.AZUREML_V1_ACI] += 1
+        if "inference-server" in lower and _INFERENCE_CONTAINER.search(lower):
+            votes[V2] += 1
+
+    def _feed_replica_settings(self, message: str) -> None:
+        """Read replica bounds, targets and fixed counts that deployment settings print."""
+        sc = self.scaling
+        for pattern, attr in (
+            (_MIN_REPLICAS, "min_replicas"),
+            (_MAX_REPLICAS, "max_replicas"),
+            (_TARGET_UTILIZATION, "target_utilization"),
+            (_INSTANCE_COUNT, "instance_count"),
+        ):
+            m = pattern.search(message)
+            if m:
+                setattr(sc, attr, int(m.group(1)))
+
+    def _feed_scaling(self, kind: str, fields: dict, message: str) -> None:
+        """Read HPA status, conditions and rescale events."""
+        sc = self.scaling
+        if kind == "hpa_status":
+            for name in (
+                "min_replicas",
+                "max_replicas",
+                "current_replicas",
+                "desired_replicas",
+                "utilization",
+                "target_utilization",
+                "metric",
+            ):
+                value = fields.get(name)
+                if value is not None:
+                    setattr(sc, name, value)
+            if fields.get("utilization") is None and fields.get("metrics_unknown"):
+                sc.utilization = None
+            sc.metrics_unknown = bool(fields.get("metrics_unknown")) or sc.metrics_unknown
+            for name in ("current_replicas", "desired_replicas"):
+                if isinstance(fields.get(name), int):
+                    sc.seen(fields[name])
+            if fields.get("hpa"):
+                sc.source = f"HorizontalPodAutoscaler {fields['hpa']}"
+        elif kind == "hpa_condition":
+            cond, status = fields.get("condition"), fields.get("status_value")
+            if cond == "ScalingLimited":
+                sc.limited_at_max = status == "True" and fields.get("reason") == "TooManyReplicas"
+            elif cond == "ScalingActive" and status == "False":
+                sc.metrics_unknown = True
+        else:
+            reason = fields.get("reason")
+            if reason == "SuccessfulRescale" and (m := _NEW_SIZE.search(message)):
+                sc.current_replicas = int(m.group(1))
+                sc.seen(sc.current_replicas)
+                if not sc.source:
+                    sc.source = "HPA rescale events"
+            elif reason in _HPA_METRIC_FAILURES:
+                sc.metrics_unknown = True
 
     def _feed_worker_settings(self, message: str) -> None:
         """Read worker count and timeout from banners and command lines."""
@@ -180,8 +475,18 @@ class Observations:
 
     @property
     def platforms(self) -> tuple[Platform, ...]:
-        """Return the platforms the logs reveal, most evident first."""
-        votes = self.platform_votes
+        """Return the platforms the logs reveal, most evident first.
+
+        A family (azureml-v1) is left out when one of its sub-platforms (azureml-v1-aks) is named: the
+        sub-platform says more. Its votes go to the sub-platform, so the order stays by evidence.
+        """
+        votes = Counter(self.platform_votes)
+        for family in (V1, V2):
+            subs = [p for p in family.sub_platforms if votes.get(p)]
+            if subs and family in votes:
+                share = votes.pop(family)
+                for p in subs:
+                    votes[p] += share
         ordered = [p for p, _ in sorted(votes.items(), key=lambda kv: (-kv[1], list(Platform).index(kv[0])))]
         return tuple(ordered)
 

@@ -6,7 +6,6 @@ from enum import StrEnum
 
 from diagnoser.model import Report
 from diagnoser.redact import DEFAULT, Redactor
-
 from diagnoser.render.json import render_json, report_to_dict
 from diagnoser.render.markdown import render_markdown
 from diagnoser.render.text import render_text

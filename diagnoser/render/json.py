@@ -36,6 +36,8 @@ def _fix(number: int, step: FixStep) -> dict[str, Any]:
         "docs": step.docs,
         "text": step.text,
         "snippet": step.snippet,
+        "current_source": step.current_source.value if step.current_source else None,
+        "current_docs": step.current_docs,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnoser.model import Report
+from diagnoser.model import FixStep, Report, ValueSource
 from diagnoser.redact import DEFAULT, Redactor, redact_report
 
 
@@ -10,6 +10,17 @@ def _code(text: str) -> str:
     """Return `text` as inline code, safe against backticks inside it."""
     fence = "``" if "`" in text else "`"
     return f"{fence}{text}{fence}"
+
+
+def _current(step: FixStep) -> str:
+    """Return the current-value cell; a documented default says so and links its page."""
+    if step.current is None:
+        return ""
+    if step.current_source is ValueSource.DEFAULT:
+        if step.current_docs:
+            return f"{step.current} (default, [docs]({step.current_docs}))"
+        return f"{step.current} (default)"
+    return step.current
 
 
 def render_markdown(report: Report, redactor: Redactor = DEFAULT) -> str:
@@ -45,7 +56,7 @@ def render_markdown(report: Report, redactor: Redactor = DEFAULT) -> str:
             for n, s in enumerate(d.fixes, start=1):
                 why = (s.why or s.text).replace("|", "\\|").replace("\n", " ")
                 out.append(
-                    f"| {n} | {s.platform.value} | {_code(s.knob)} ({s.action.value}) | {s.current or ''} "
+                    f"| {n} | {s.platform.value} | {_code(s.knob)} ({s.action.value}) | {_current(s)} "
                     f"| {s.suggested or ''} | {why} | [docs]({s.docs}) |"
                 )
             out.append("")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from diagnoser.model import Diagnosis, Evidence, FixStep, Report, Severity
+from diagnoser.model import Diagnosis, Evidence, FixStep, Report, Severity, ValueSource
 from diagnoser.redact import DEFAULT, Redactor, redact_report
 
 _SEVERITY_COLOURS = {
@@ -44,6 +44,16 @@ def _evidence_line(ev: Evidence) -> str:
     return f"{where}:{ev.line}: {text}"
 
 
+def _default_note(step: FixStep) -> str:
+    """Return " (default for PLATFORM, DOCS)" when the current value is a documented default."""
+    if step.current_source is not ValueSource.DEFAULT:
+        return ""
+    from diagnoser.plan.defaults import LABELS
+
+    where = LABELS.get(step.platform, step.platform.value)
+    return f" (default for {where}, {step.current_docs})" if step.current_docs else f" (default for {where})"
+
+
 def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
     """Return the lines of one fix step."""
     head = f"{number}. [{step.platform.value}] {step.action.value} {style(step.knob, '1')}"
@@ -51,7 +61,7 @@ def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
         head += f" ({step.where})"
     values = []
     if step.current is not None:
-        values.append(f"current {step.current}")
+        values.append(f"current {step.current}{_default_note(step)}")
     if step.suggested is not None:
         values.append(f"suggested {style(step.suggested, '1;32')}")
     if values:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from diagnoser.model import Event, Platform
+from diagnoser.model import Event, Platform, ValueSource
 from diagnoser.plan import select_platforms
 from diagnoser.plan.observe import Observations, parse_memory
 from diagnoser.plan.suggest import (
@@ -76,12 +76,29 @@ def test_timeout_current_from_azmlinfsrv_banner_and_suggestion_from_durations():
     assert (s.current, s.suggested) == ("60000", "600000")
 
 
-def test_timeout_defaults_are_labelled_and_gunicorns_unknown_timeout_is_not_guessed():
-    s = suggest_timeout("--timeout", Observations())
-    assert (s.current, s.suggested) == (None, "60")
+def test_timeout_defaults_are_marked_as_defaults_with_their_docs():
+    s = suggest_timeout("--timeout", Observations(), Platform.GUNICORN)
+    assert (s.current, s.current_source, s.suggested) == ("30", ValueSource.DEFAULT, "60")
+    assert s.current_docs == "https://docs.gunicorn.org/en/stable/settings.html#timeout"
     assert "does not log its timeout" in s.reasoning
-    s = suggest_timeout("request_settings.request_timeout_ms", Observations())
-    assert (s.current, s.suggested) == ("5000 (default)", "10000")
+    s = suggest_timeout("request_settings.request_timeout_ms", Observations(), Platform.AZUREML_V2_KUBERNETES)
+    assert (s.current, s.current_source, s.suggested) == ("5000", ValueSource.DEFAULT, "10000")
+    s = suggest_timeout("scoring_timeout_ms", Observations(), Platform.AZUREML_V1_AKS)
+    assert (s.current, s.current_source, s.suggested) == ("60000", ValueSource.DEFAULT, "120000")
+    assert "AKS web services" in s.reasoning
+
+
+def test_timeouts_read_from_deployment_settings_are_observed():
+    obs = Observations()
+    obs.feed(_event("deployment_config = AksWebservice.deploy_configuration(scoring_timeout_ms=90000, memory_gb=2)"))
+    obs.feed(_event("  request_timeout_ms: 15000"))
+    obs.feed(_event('    nginx.ingress.kubernetes.io/proxy-read-timeout: "120"'))
+    assert (obs.aks_scoring_timeout_ms, obs.request_timeout_ms, obs.proxy_read_timeout_s) == (90000, 15000, 120)
+    s = suggest_timeout("scoring_timeout_ms", obs, Platform.AZUREML_V1_AKS)
+    assert (s.current, s.current_source, s.suggested) == ("90000", ValueSource.OBSERVED, "180000")
+    obs = Observations()
+    obs.feed(_event('"requestSettings": {"requestTimeout": "PT2.5S", "maxConcurrentRequestsPerInstance": 1}'))
+    assert obs.request_timeout_ms == 2500
 
 
 def test_timed_out_requests_are_lower_bounds_not_the_slowest_request():
