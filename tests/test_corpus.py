@@ -50,9 +50,13 @@ SEVEN = ("oom_worker_reboot", "init_exception", "model_not_found", "scheduling_f
          "run_exception", "autoscale_lag", "request_timeout")
 
 
+NOVEL = "novel/"  # thread logs gathered for wording no rule covered (corpus/cases/novel/README.md)
+
+
 def test_corpus_composition_meets_the_bar():
     """At least 250 cases; each documented cause 20+ cases in 3+ formats from 2+ origins;
-    40+ healthy and 40+ of other causes; 60 %+ recorded from real software by the lab."""
+    40+ healthy and 40+ of other causes; 60 %+ of the base corpus recorded from real software by the
+    lab (novel/ is counted apart: it is thread logs by design, see test_novel_wording_set_composition)."""
     cases = load_cases(CASES_DIR)
     assert len(cases) >= 250
     for cause in SEVEN:
@@ -62,4 +66,16 @@ def test_corpus_composition_meets_the_bar():
         assert len({c.origin for c in mine}) >= 2, (cause, {c.origin for c in mine})
     assert sum(c.label == HEALTHY for c in cases) >= 40
     assert sum(c.label not in SEVEN and c.label != HEALTHY for c in cases) >= 40
-    assert sum(c.origin.value == "lab" for c in cases) >= 0.6 * len(cases)
+    base = [c for c in cases if not c.id.startswith(NOVEL)]
+    assert sum(c.origin.value == "lab" for c in base) >= 0.6 * len(base)
+
+
+def test_novel_wording_set_composition():
+    """novel/: 25+ thread logs, every one from its own source, covering the seven documented causes,
+    with healthy logs of those servers too."""
+    novel = [c for c in load_cases(CASES_DIR) if c.id.startswith(NOVEL)]
+    assert len(novel) >= 25
+    assert all(c.origin.value == "issue-thread" and c.source.startswith("https://") for c in novel)
+    assert len({c.source for c in novel}) == len(novel)
+    assert set(SEVEN) <= {c.label for c in novel}
+    assert sum(c.label == HEALTHY for c in novel) >= 3

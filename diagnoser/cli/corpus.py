@@ -1,4 +1,4 @@
-"""`diagnoser corpus list|eval`: the labelled cases and how well the engine names them."""
+"""`diagnoser corpus list|eval|train`: the labelled cases, how well the engine names them, the classifier."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from diagnoser.cli.common import EXIT_OK, write_stdout
 app = typer.Typer(no_args_is_help=True, help="List the labelled corpus and evaluate the engine on it.", rich_markup_mode=None)
 
 DEFAULT_CORPUS = Path("corpus/cases")
+MODEL_OUT = Path("diagnoser/models/classifier.json")
 CorpusOpt = Annotated[Path, typer.Option("--corpus", help="Folder of cases (each with a case.yaml).")]
 
 
@@ -83,60 +84,147 @@ def eval_corpus(
         Path | None,
         typer.Option("--record", help="Raise the floor in this baseline file (e.g. corpus/baseline.yaml) to this run's score."),
     ] = None,
+    cv: Annotated[
+        bool,
+        typer.Option(
+            "--cv",
+            help="Also cross-validate (grouped folds, the shipped model's C) and print rules / classifier / "
+            "combined per cause and every case the rules get wrong (imports scikit-learn).",
+        ),
+    ] = False,
 ) -> int:
-    """Diagnose every case and print per-cause precision / recall / F1, the confusion matrix and failures."""
+    """Diagnose every case with the engine (rules and the shipped classifier unless --rules-only) and print
+    per-cause precision / recall / F1, the confusion matrix and failures."""
     from diagnoser.corpus import evaluate, load_cases, record_baseline
 
-    evaluation = evaluate(load_cases(corpus), classifier=not rules_only)
+    cases = load_cases(corpus)
+    evaluation = evaluate(cases, classifier=not rules_only)
     if record is not None:
         record_baseline(record, evaluation)
+    validation = None
+    if cv:
+        from diagnoser.detect.classifier import load_model
+        from diagnoser.learn import cross_validate, samples
+
+        model = load_model()
+        validation = cross_validate(samples(cases), c=model.c if model is not None and model.c else None)
     if json_out:
-        write_stdout(orjson.dumps(_as_dict(evaluation), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
+        data = _as_dict(evaluation)
+        if validation is not None:
+            data["cross_validation"] = _cv_dict(validation)
+        write_stdout(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
     else:
-        write_stdout(_as_text(evaluation))
+        title = "rules alone" if rules_only else "rules + classifier (shipped model)"
+        write_stdout(f"engine: {title}\n" + _as_text(evaluation))
+        if validation is not None:
+            write_stdout("\n" + _cv_text(validation))
     return EXIT_OK
 
 
-def _prf(truth: list[str], predicted: list[str], label: str) -> tuple[float, float]:
-    """Return (precision, recall) of `label`."""
-    tp = sum(t == p == label for t, p in zip(truth, predicted, strict=True))
-    n_pred = sum(p == label for p in predicted)
-    n_true = sum(t == label for t in truth)
-    return (tp / n_pred if n_pred else 1.0, tp / n_true if n_true else 1.0)
+ANSWER_KINDS = ("rules", "classifier", "combined", "nested")
+TABLE_KINDS = ("rules", "classifier", "combined")
+
+
+def _cv_answers(cv: Any) -> tuple[list[str], dict[str, list[str]]]:
+    """Return the labels and every kind of answer of a cross-validation run."""
+    return [s.case.label for s in cv.samples], {k: cv.answers(k) for k in ANSWER_KINDS}
+
+
+def _right(truth: list[str], answers: list[str]) -> int:
+    """Return how many answers equal the truth."""
+    return sum(t == a for t, a in zip(truth, answers, strict=True))
+
+
+def _cv_dict(cv: Any) -> dict[str, Any]:
+    """Return a cross-validation run as JSON-ready data."""
+    from diagnoser.learn import precision_recall
+
+    truth, answers = _cv_answers(cv)
+    per_cause = {}
+    for lbl in sorted(set(truth)):
+        per_cause[lbl] = {}
+        for k in TABLE_KINDS:
+            p, r = precision_recall(truth, answers[k], lbl)
+            per_cause[lbl][k] = {"precision": round(p, 4), "recall": round(r, 4)}
+    return {
+        "folds": cv.folds,
+        "c": cv.c,
+        "threshold": cv.threshold,
+        "accuracy": {k: round(_right(truth, answers[k]) / len(truth), 4) for k in ANSWER_KINDS},
+        "per_cause": per_cause,
+        "rules_wrong": [
+            {"case": s.case.id, "label": s.case.label, "rules": s.rules_top, "combined": a}
+            for s, a in zip(cv.samples, answers["combined"], strict=True)
+            if s.rules_top != s.case.label
+        ],
+    }
+
+
+def _cv_text(cv: Any) -> str:
+    """Return the grouped cross-validation report: per-cause precision / recall for rules alone, the
+    classifier alone and the combined engine, the accuracies, and every case the rules get wrong."""
+    from diagnoser.learn import precision_recall
+
+    truth, answers = _cv_answers(cv)
+    combined = answers["combined"]
+    labels = sorted(set(truth) - {"healthy"}) + ["healthy"]
+    width = max(len(lbl) for lbl in labels)
+    n = len(truth)
+    groups = len({s.group for s in cv.samples})
+    out = [
+        f"grouped {cv.folds}-fold cross-validation on {n} cases in {groups} groups (lab: one group per "
+        f"scenario; others: one per source thread or page); C={cv.c:g}, classifier threshold {cv.threshold}",
+        "",
+        f"{'cause':<{width}}  support  rules P/R    classifier P/R  combined P/R",
+    ]
+    for lbl in labels:
+        scores = (precision_recall(truth, answers[k], lbl) for k in TABLE_KINDS)
+        cols = "  ".join(f"{p:.2f}/{r:.2f}    " for p, r in scores)
+        out.append(f"{lbl:<{width}}  {truth.count(lbl):>7}  {cols}")
+    titles = {
+        "rules": "rules alone",
+        "classifier": "classifier alone",
+        "combined": "combined",
+        "nested": "combined, each fold's threshold chosen on the other folds",
+    }
+    for kind in ANSWER_KINDS:
+        right = _right(truth, answers[kind])
+        out.append(f"{titles[kind]} accuracy: {right}/{n} = {right / n:.1%}")
+    noisy = [s.case.id for s, a in zip(cv.samples, combined, strict=True) if s.case.label == "healthy" != a]
+    out.append(f"healthy cases given a diagnosis (combined): {len(noisy)}")
+    out += [f"  {c}" for c in noisy]
+    miss = [(s, a) for s, a in zip(cv.samples, combined, strict=True) if s.rules_top != s.case.label]
+    right = sum(a == s.case.label for s, a in miss)
+    silent = sum(a == "healthy" for _, a in miss)
+    out += [
+        "",
+        f"cases the rules alone get wrong: {len(miss)}; combined right on {right}, silent on {silent}, "
+        f"another cause on {len(miss) - right - silent}",
+    ]
+    for s, a in miss:
+        mark = "right" if a == s.case.label else "silent" if a == "healthy" else "WRONG"
+        out.append(f"  {s.case.id}: {s.case.label}; rules {s.rules_top}; combined {a} ({mark})")
+    lost = [s.case.id for s, a in zip(cv.samples, combined, strict=True) if s.rules_top == s.case.label != a]
+    out.append(f"combined wrong where rules alone were right: {len(lost)}")
+    out += [f"  {c}" for c in lost]
+    return "\n".join(out) + "\n"
 
 
 @app.command("train")
 def train(
     corpus: CorpusOpt = DEFAULT_CORPUS,
-    output: Annotated[Path, typer.Option(help="Where to write the model (JSON).")] = Path("diagnoser/models/classifier.json"),
+    output: Annotated[Path, typer.Option(help="Where to write the model (JSON).")] = MODEL_OUT,
     folds: Annotated[int, typer.Option(min=2, help="Grouped cross-validation folds.")] = 5,
 ) -> int:
-    """Train the classifier (seeded), report grouped cross-validation for rules / classifier / combined, save it."""
+    """Train the classifier (deterministic): choose C and the threshold by grouped cross-validation,
+    report rules / classifier / combined per cause, then fit on every case and save the JSON weights."""
     from diagnoser.corpus import load_cases
     from diagnoser.learn import cross_validate, fit, samples, save
 
     data = samples(load_cases(corpus))
     cv = cross_validate(data, folds)
-    truth = [s.case.label for s in data]
-    rules = [s.rules_top for s in data]
-    cls = [p[0] if p[0] == "healthy" or p[1] >= cv.threshold else "healthy" for p in cv.classifier]
-    combined = [cv.combined(i) for i in range(len(data))]
-    labels = sorted(set(truth))
-    width = max(len(lbl) for lbl in labels)
-    out = [f"grouped {cv.folds}-fold cross-validation on {len(data)} cases, classifier threshold {cv.threshold}", ""]
-    out.append(f"{'cause':<{width}}  support  rules P/R      classifier P/R  combined P/R")
-    for lbl in labels:
-        cols = [_prf(truth, pred, lbl) for pred in (rules, cls, combined)]
-        out.append(f"{lbl:<{width}}  {truth.count(lbl):>7}  " + "  ".join(f"{p:.2f}/{r:.2f}     " for p, r in cols))
-    for name, pred in (("rules", rules), ("classifier", cls), ("combined", combined)):
-        right = sum(t == p for t, p in zip(truth, pred, strict=True))
-        out.append(f"{name} accuracy: {right}/{len(data)} = {right / len(data):.1%}")
-    gained = [s.case.id for s, c in zip(data, combined, strict=True) if c == s.case.label != s.rules_top]
-    lost = [s.case.id for s, c in zip(data, combined, strict=True) if c != s.case.label == s.rules_top]
-    out.append(f"combined right where rules alone were wrong ({len(gained)}): " + ", ".join(gained))
-    out.append(f"combined wrong where rules alone were right ({len(lost)}): " + ", ".join(lost))
-    model = fit(data, cv.threshold)
+    model = fit(data, cv.threshold, cv.c)
     save(model, output)
-    out.append(f"wrote {output} ({len(model.weights)} features, {len(model.classes)} classes)")
-    write_stdout("\n".join(out) + "\n")
+    text = _cv_text(cv) + f"wrote {output} ({len(model.weights)} features, {len(model.classes)} classes)\n"
+    write_stdout(text)
     return EXIT_OK

@@ -1,4 +1,5 @@
-"""The classifier at diagnosis time: a linear model over masked-template features, in plain Python.
+"""The classifier at diagnosis time: a linear model over the features of detect/features.py (words of
+the suspicious lines, a cross-server lexicon of concepts, structured signals), in plain Python.
 
 The model is trained by `diagnoser corpus train` (scikit-learn, see diagnoser/learn.py) and ships as
 JSON data in the package: loading it runs no code and unpickles nothing, and diagnosing needs
@@ -23,6 +24,10 @@ MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "classifier.jso
 HEALTHY = "healthy"
 FORMAT_VERSION = 1
 EVIDENCE_LINES = 5
+# A classifier-only diagnosis also needs its cause clearly ahead of the runner-up: when two causes
+# are nearly tied (a crash loop with no log: out of memory or init()?), neither is named and the
+# report lists the suspicious lines instead. A fixed prior, not tuned on the corpus.
+MARGIN = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class LinearModel:
     weights: dict[str, tuple[float, ...]]
     intercept: tuple[float, ...]
     threshold: float  # minimum probability for a classifier-only diagnosis
+    c: float = 0.0  # the regularisation it was trained with (informative; `corpus train` reproduces it)
 
 
 def model_from_dict(data: object, where: str = "model") -> LinearModel:
@@ -42,12 +48,13 @@ def model_from_dict(data: object, where: str = "model") -> LinearModel:
         assert isinstance(data, dict) and data["format_version"] == FORMAT_VERSION
         classes = tuple(str(c) for c in data["classes"])
         n = len(classes)
-        weights = {str(t): tuple(float(x) for x in w) for t, w in data["weights"].items()}
+        weights = {str(t): tuple(map(float, w)) for t, w in data["weights"].items()}
         assert all(len(w) == n for w in weights.values())
         intercept = tuple(float(x) for x in data["intercept"])
         assert len(intercept) == n
         idf = {str(t): float(v) for t, v in data["idf"].items()}
-        return LinearModel(classes, idf, weights, intercept, float(data["threshold"]))
+        threshold, c = float(data["threshold"]), float(data.get("c", 0.0))
+        return LinearModel(classes, idf, weights, intercept, threshold, c)
     except (AssertionError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"not a classifier model of format {FORMAT_VERSION} ({exc!r})", Location(where)) from None
 
@@ -81,6 +88,11 @@ def probabilities(model: LinearModel, vec: dict[str, float]) -> list[tuple[str, 
     return sorted(((c, e / total) for c, e in zip(model.classes, exps, strict=True)), key=lambda p: -p[1])
 
 
+def sure(p: float, runner_up: float, threshold: float) -> bool:
+    """Return True when a top probability `p` is enough for a classifier-only diagnosis."""
+    return p >= threshold and p >= MARGIN * runner_up
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What the classifier thinks of one input: every class probability, and its finding if it is sure."""
@@ -107,11 +119,17 @@ class Classifier:
     def finish(self) -> Verdict:
         """Return the class probabilities and, when sure of a cause, a Finding for it."""
         ranked = self.predict()
-        return Verdict(dict(ranked), self._finding(*ranked[0]))
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        return Verdict(dict(ranked), self._finding(*ranked[0], runner_up))
 
-    def _finding(self, cause: str, p: float) -> Finding | None:
-        """Return a Finding for `cause`, or None when it is healthy or below the model's threshold."""
-        if cause == HEALTHY or p < self.model.threshold:
+    def _finding(self, cause: str, p: float, runner_up: float = 0.0) -> Finding | None:
+        """Return a Finding for `cause`, or None when it is healthy, below the model's threshold, not
+        MARGIN times as likely as the runner-up, or no suspicious line speaks for it (a cause is never
+        named without a line to quote)."""
+        if cause == HEALTHY or not sure(p, runner_up, self.model.threshold) or not self.bag.suspicious:
+            return None
+        evidence = self._evidence(cause)
+        if not evidence:
             return None
         return Finding(
             cause=cause,
@@ -122,7 +140,7 @@ class Classifier:
             title=cause,
             summary=f"No rule matched; the classifier, trained on the labelled corpus, finds {cause} most likely "
             f"(p={p:.2f}) from the wording of the lines below.",
-            evidence=self._evidence(cause),
+            evidence=evidence,
             count=self.bag.suspicious,
         )
 

@@ -1,8 +1,19 @@
-"""Features for the classifier: masked templates of suspicious events plus structured signals.
+"""Features for the classifier: words of the suspicious lines, a cross-server lexicon, and structured signals.
 
-Masking is ordered data applied before tokenising (as Drain3 does), so that pids, paths, hosts,
-numbers and ids never become features: "Worker (pid:24563) was sent SIGKILL" and
-"Worker (pid:7) was sent SIGKILL" give the same tokens.
+Three kinds of token, all computed from the events `is_suspicious` keeps (the rest are only counted):
+
+- words: lower-case unigrams and bigrams of the masked message. Masking is ordered data applied
+  before tokenising (as Drain3 does), so that pids, paths, hosts, numbers and ids never become
+  features: "Worker (pid:24563) was sent SIGKILL" and "Worker (pid:7) was sent SIGKILL" give the
+  same tokens.
+- concepts (`c:memory`, `c:timeout`, ...): what a line is about, recognised by a lexicon written
+  across servers and languages of log (gunicorn, Kubernetes, JVM, Go, Node, Rust launchers, Celery,
+  Heroku, cloud platforms), plus the pairs of concepts that occur in the same line
+  (`c:exception+c:startup` differs from `c:exception+c:request`). Concepts are what lets a model
+  trained on one server's wording name the cause in another's.
+- structured signals: typed fields the parsers extract (kind, reason, exception type, exit code,
+  signal, HTTP status) and whole-input counts (worker boots, the mix of HTTP statuses, how much of
+  the input looks wrong).
 """
 
 from __future__ import annotations
@@ -10,6 +21,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import combinations
+from types import SimpleNamespace
 
 from diagnoser.model import Event, Level
 
@@ -17,26 +31,150 @@ MAX_TOKENS = 4000  # distinct tokens kept per input: memory stays flat on huge l
 MAX_MESSAGE = 400  # characters of a message that are tokenised
 MAX_EVIDENCE = 64  # suspicious events remembered for evidence
 
-# (name, pattern) applied in order; each match becomes <NAME>.
-MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("URL", re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)),
-    ("UUID", re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)),
-    ("PATH", re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@+-]+){2,}/?")),
-    ("IP", re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")),
-    ("HEX", re.compile(r"\b(?:0x[0-9a-f]+|[0-9a-f]{12,})\b", re.I)),
-    ("TIME", re.compile(r"\b\d{1,4}[-/:]\d{1,2}[-/:]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?\b")),
-    ("NUM", re.compile(r"\b\d+(?:\.\d+)?(?:[a-z]{1,3})?\b", re.I)),
+# (name, pattern) applied in order; each match becomes <NAME>. Patterns here and below are compiled on
+# first use (_compiled): importing the module stays cheap, and a healthy log with no suspicious line
+# never compiles them.
+MASKS: tuple[tuple[str, str, int], ...] = (
+    ("URL", r"\b[a-z][a-z0-9+.-]*://\S+", re.I),
+    ("UUID", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
+    ("PATH", r"(?:[A-Za-z]:)?(?:/[\w.@+-]+){2,}/?", 0),
+    ("IP", r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", 0),
+    ("HEX", r"\b(?:0x[0-9a-f]+|[0-9a-f]{12,})\b", re.I),
+    ("TIME", r"\b\d{1,4}[-/:]\d{1,2}[-/:]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?\b", 0),
+    ("NUM", r"\b\d+(?:\.\d+)?(?:[a-z]{1,3})?\b", re.I),
 )
-_WORD = re.compile(r"<[A-Z]+>|[A-Za-z][A-Za-z_.]*[A-Za-z]|[A-Za-z]")
-# Wording that marks a line worth reading even without a level.
+_WORD = r"<[A-Z]+>|[A-Za-z][A-Za-z_.]*[A-Za-z]|[A-Za-z]"
+# Words too common to say anything ("no" and "not" stay: not found, no such file); single letters (the
+# pieces of pod hashes and ids the masks miss) are dropped too.
+STOPWORDS = frozenset(
+    "a an the of for to in on at is are was were be been being and or with by this that these those it "
+    "its as "
+    "from has have had will would should please you your we our i if there then than so into also".split()
+)
+# Wording that marks a line worth reading even without a level. It is also compiled into the
+# prefilter backend by detect.prefilter.ClassifierGate (hyperscan / RE2 / re), so it keeps to
+# plain alternation and \b: no look-around, no back-references.
 _ALARM = re.compile(
-    r"error|exception|fail|fatal|killed|kill|denied|refused|timeout|timed out|unable|cannot|can't|could not|"
-    r"not found|no such|insufficient|back-?off|oom|out of memory|crash|exit(?:ed)? (?:with )?code|abort|"
-    r"unschedulable|evict|unhealthy|probe|illegal|segmentation|signal|too many|overloaded|unavailable",
+    "|".join(
+        (
+            r"error|exception|fail|fatal|killed|kill|denied|refused|timeout|timed out|unable|cannot|can't",
+            r"could not|couldn't|not found|no such|insufficient|back-?off|oom|out of memory|crash",
+            r"exit(?:ed)? (?:with )?code|abort|unschedulable|evict|unhealthy|probe|illegal|segmentation",
+            r"signal|too many|overload|unavailable|warn|traceback|memory|quota|exceeded|capacity|deadline",
+            r"context canceled|died|dead\b|lost|terminated|panic|missing|does not exist|doesn't exist",
+            r"not available|no available|no worker|throttl|rejected|too large|to be scheduled",
+            r"cannot be scheduled|pending|\b(?:429|50[0234])\b",
+        )
+    ),
     re.I,
 )
 # Status codes the seed page names; other codes fold into their class.
-_KEPT_STATUSES = {408, 424, 429, 500, 502, 503, 504}
+_KEPT_STATUSES = {404, 408, 424, 429, 500, 502, 503, 504}
+
+# The cross-server lexicon: (concept, alternatives over the lower-cased message). A line may carry several.
+_LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("memory", (
+        r"out of memory|memory (?:quota|limit|pressure|cgroup|exhaust|exceed|usage|leak)|\boom|outofmemory",
+        r"heap|bad_alloc|cannot allocate|memoryerror|\bmem=|\bram\b|\br1[45]\b|resource:memory",
+        r"(?:system|insufficient|more|enough|low|of|physical|available) memory",
+    )),
+    ("kill", (r"kill|sigkill|signal 9\b|\b137\b|signal: killed|-9\b|reaped|worker lost|workerlosterror",)),
+    ("died", (
+        r"died|dead\b|exited|terminated|lost\b|shut ?down|stopped|crash",
+        r"exit code|exit status|status \d",
+    )),
+    ("timeout", (r"time ?out|timed out|deadline|context canceled|\b504\b|\bh12\b|took too long|time limit",)),
+    ("notfound", (
+        r"not found|no such|does not exist|doesn't exist|missing|cannot find|can't find|could not find",
+        r"unable to find|\b404\b|filenotfound|enoent|not a valid|no versions? of|failed to locate",
+    )),
+    ("model", (
+        r"model|checkpoint|weights|\.pth?\b|\.pkl\b|\.onnx\b|\.h5\b|\.ckpt\b|savedmodel|servable",
+        r"safetensors|joblib|pickle|\.mar\b|\.bin\b",
+    )),
+    ("schedule", (
+        r"schedul|pending|insufficient|\bplace\b|placement|provision|no nodes|nodes are available",
+        r"node affinity|taint|didn't match|resources required|resource:|no container instance",
+    )),
+    ("capacity", (
+        r"capacity|quota|limit|exceed|too large|requires more|not enough|insufficient",
+        r"resourcelimitexceeded|than is available",
+    )),
+    ("overload", (
+        r"overload|too many|\b429\b|\b503\b|queue (?:is )?full|no available|no worker|throttl",
+        r"rate limit|service unavailable|backlog|busy|max.?concurren|rejected",
+    )),
+    ("exception", (r"exception\b|traceback|error\b|errors\b|\braise|\bpanic",)),
+    ("startup", (
+        r"init|startup|start ?up|starting|boot|load|constructor|lifespan|failed to start",
+        r"cannot start|creation task|deploy|import|launch|ready|<module>",
+    )),
+    ("request", (
+        r"predict|inference|request|invocation|invok|/score|\bpost\b|\bget\b|handler|\bin run\b",
+        r"\brun\(|scoring|generat|\bcall\b|endpoint|/api/|/v\d|dispatch|forward",
+    )),
+    ("http5xx", (r"\b50[02]\b|internal server error|bad gateway|server error",)),
+    ("sigill", (r"illegal instruction|sigill|signal 4\b|\b132\b|core dumped|\bavx",)),
+    ("gpu", (r"cuda|\bgpu|nvidia|cudnn|nccl|\bdevice",)),
+    ("image", (r"pull|\bimage|manifest|registry|errimagepull|unauthorized|repository",)),
+    ("port", (
+        r"address already in use|already in use|port is already",
+        r"\bbind\b|connection in use|eaddrinuse",
+    )),
+    ("permission", (r"permission|eacces|read-only|forbidden|access denied|not permitted",)),
+    ("dependency", (
+        r"no module named|modulenotfound|importerror|cannot import|not installed|command not found",
+        r"undefined symbol|incompatible|version",
+    )),
+    ("evict", (r"evict|ephemeral|disk ?pressure|low on resource|no space left",)),
+    ("probe", (r"probe|liveness|readiness|health ?check|unhealthy|not ready",)),
+)
+CONCEPTS: tuple[tuple[str, str], ...] = tuple((name, "|".join(alts)) for name, alts in _LEXICON)
+
+# A level written in the text of a line the parsers left without one ("uvicorn.error INFO ...",
+# "level=info", Heroku's "at=info"): such a line is informational unless it says something strong.
+# A line that is mostly key-value pairs (a configuration or an environment dump: "timeout": 120,
+# OLLAMA_LOAD_TIMEOUT=5m0s) is informational in the same way.
+_TEXT_INFO = r"\b(?:INFO|DEBUG|TRACE|NOTICE)\b|\b(?:level|at)=(?:info|debug|trace)\b"
+_KEY_VALUE = r"\b\w+=[^\s=]|\"\w+\"\s?:\s?[\w\"'\[{-]"
+_STRONG = "|".join(
+    (
+        r"fail|fatal|exception|traceback|killed|sigkill|denied|refused|timed out|not found|no such",
+        r"insufficient|out of memory|\boom|crash|unschedulable|evict|overload|exceeded|unable|cannot",
+        r"can't|could not|couldn't|died|panic|abort|unavailable|too many|no available|no worker|deadline",
+        r"quota|\b(?:429|50[0234])\b|(?:request|gateway|worker|read|connect) timeout|timeouterror",
+        r"\bat=error|level\"?\s?[:=]\s?\"?(?:error|fatal)",
+    )
+)
+# Frames of a traceback that say when it happened: while starting (loading the model) or while serving.
+_STARTUP_FRAMES = "|".join(
+    (
+        r"^(?:<module>|init|__init__|initiali[sz]e|setup|startup|lifespan|load\w*|_load\w*|import_module",
+        r"_call_with_frames_removed|exec_module|create_app|main|build\w*)$",
+    )
+)
+_REQUEST_FRAMES = "|".join(
+    (
+        r"^(?:run|predict\w*|infer\w*|__call__|handle\w*|dispatch_request|full_dispatch_request|wsgi_app",
+        r"forward|score\w*|generate\w*|preprocess|postprocess|inference|app|call_next|run_endpoint_function",
+        r"view_func|invoke\w*)$",
+    )
+)
+
+
+@cache
+def _compiled() -> SimpleNamespace:
+    """Return the module's patterns, compiled once."""
+    return SimpleNamespace(
+        masks=tuple((name, re.compile(pattern, flags)) for name, pattern, flags in MASKS),
+        word=re.compile(_WORD),
+        concepts=tuple((name, re.compile(pattern)) for name, pattern in CONCEPTS),
+        text_info=re.compile(_TEXT_INFO),
+        key_value=re.compile(_KEY_VALUE),
+        strong=re.compile(_STRONG, re.I),
+        startup_frames=re.compile(_STARTUP_FRAMES),
+        request_frames=re.compile(_REQUEST_FRAMES),
+    )
 
 
 def _path(match: re.Match[str]) -> str:
@@ -47,15 +185,33 @@ def _path(match: re.Match[str]) -> str:
 
 def mask(text: str) -> str:
     """Return `text` with variable parts replaced by <NAME> placeholders."""
-    for name, pattern in MASKS:
+    for name, pattern in _compiled().masks:
         text = pattern.sub(_path if name == "PATH" else f"<{name}>", text)
     return text
 
 
 def tokens(text: str) -> list[str]:
     """Return lower-case word unigrams and bigrams of the masked text."""
-    words = [w.lower() for w in _WORD.findall(mask(text[:MAX_MESSAGE]))]
+    found = _compiled().word.findall(mask(text[:MAX_MESSAGE]))
+    words = [w for w in (m.lower() for m in found) if len(w) > 1 and w not in STOPWORDS]
     return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def concepts(text: str) -> list[str]:
+    """Return the lexicon's concepts in `text` (c:name), then every pair of them (c:a+b)."""
+    low = text[:MAX_MESSAGE].lower()
+    found = [name for name, pattern in _compiled().concepts if pattern.search(low)]
+    return [f"c:{n}" for n in found] + [f"c:{a}+{b}" for a, b in combinations(found, 2)]
+
+
+def is_informational(event: Event) -> bool:
+    """Return True for an event at info / debug level (by its parsed level or a level in its text),
+    or a line without a level that is mostly key-value pairs (a configuration dump)."""
+    if event.level is not None:
+        return event.level in (Level.INFO, Level.DEBUG)
+    text = event.message[:MAX_MESSAGE]
+    rx = _compiled()
+    return rx.text_info.search(text[:100]) is not None or len(rx.key_value.findall(text)) >= 5
 
 
 def is_suspicious(event: Event) -> bool:
@@ -70,7 +226,38 @@ def is_suspicious(event: Event) -> bool:
         return isinstance(status, int) and status >= 400
     if kind == "k8s_event":
         return event.fields.get("event_type") != "Normal"
-    return _ALARM.search(event.message[:MAX_MESSAGE]) is not None
+    text = event.message[:MAX_MESSAGE]
+    if _ALARM.search(text) is None:
+        return False
+    return not is_informational(event) or _compiled().strong.search(text) is not None
+
+
+def text_of(event: Event) -> str:
+    """Return the text whose words describe `event`: for a traceback its innermost frames and its
+    exception (the head of a long traceback is framework frames), else the message."""
+    fields = event.fields
+    if fields.get("kind") != "traceback" or not fields.get("exception"):
+        return event.message
+    functions = [f for f in fields.get("functions") or () if isinstance(f, str)]
+    exc = f"{fields.get('exception_full') or fields['exception']}: {fields.get('exception_message') or ''}"
+    return " ".join(functions[-4:]) + " " + exc
+
+
+def phase(event: Event) -> list[str]:
+    """Return tb:startup or tb:request for a traceback whose innermost telling frame says when it
+    was raised (while starting and loading, or while serving a request)."""
+    functions = event.fields.get("functions")
+    if event.fields.get("kind") != "traceback" or not functions:
+        return []
+    rx = _compiled()
+    for fn in reversed(functions):
+        if not isinstance(fn, str):
+            continue
+        if rx.request_frames.match(fn):
+            return ["tb:request"]
+        if rx.startup_frames.match(fn):
+            return ["tb:startup"]
+    return []
 
 
 def structured(event: Event) -> list[str]:
@@ -91,28 +278,47 @@ def structured(event: Event) -> list[str]:
     status = fields.get("status")
     if isinstance(status, int):
         out.append(f"status={status if status in _KEPT_STATUSES else f'{status // 100}xx'}")
+    if event.level in (Level.ERROR, Level.CRITICAL):
+        out.append("level=error")
     return out
 
 
 @dataclass(slots=True)
 class FeatureBag:
-    """Token counts of one input, built event by event with bounded memory."""
+    """Token counts of one input, built event by event with bounded memory.
+
+    Only suspicious events add tokens; every event is counted (`events`), and worker boots and
+    HTTP statuses of access lines are tallied, so the whole-input signals never need the text of
+    a healthy line (the prefilter's ClassifierGate skips those and adds them to `events` in bulk).
+    """
 
     counts: Counter[str] = field(default_factory=Counter)
     evidence: list[tuple[Event, frozenset[str]]] = field(default_factory=list)
     events: int = 0
     suspicious: int = 0
     boots: int = 0
+    access_ok: int = 0  # access lines with a status below 400
+    access_5xx: int = 0
 
     def feed(self, event: Event) -> None:
         """Add one event's features."""
         self.events += 1
-        if event.fields.get("kind") == "worker_boot":
+        fields = event.fields
+        kind = fields.get("kind")
+        if kind == "worker_boot":
             self.boots += 1
+        elif kind == "access":
+            status = fields.get("status")
+            if isinstance(status, int):
+                if status < 400:
+                    self.access_ok += 1
+                elif status >= 500:
+                    self.access_5xx += 1
         if not is_suspicious(event):
             return
         self.suspicious += 1
-        toks = tokens(event.message) + structured(event)
+        text = text_of(event)
+        toks = tokens(text) + concepts(text) + structured(event) + phase(event)
         counts = self.counts
         for tok in toks:
             if tok in counts or len(counts) < MAX_TOKENS:
@@ -129,4 +335,8 @@ class FeatureBag:
             counts["boots>=8"] += 1
         if self.suspicious == 0:
             counts["no_suspicious_lines"] += 1
+        elif self.suspicious * 20 < self.events:
+            counts["suspicious<5%"] += 1
+        if self.access_5xx:
+            counts["access:5xx_with_ok" if self.access_ok else "access:5xx_only"] += 1
         return counts
