@@ -16,7 +16,6 @@ Where: `$DIAGNOSER_CACHE_DIR`, else `$XDG_CACHE_HOME/diagnoser`, else `~/.cache/
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -26,7 +25,14 @@ try:  # blake2b without importing OpenSSL's hashlib (a few ms of start-up)
 except ImportError:  # pragma: no cover - CPython always has it
     from hashlib import blake2b
 
-log = logging.getLogger(__name__)
+
+
+def debug(message: str, *args: object) -> None:
+    """Log at debug level with the current exception; logging is imported only when this happens."""
+    import logging
+
+    logging.getLogger(__name__).debug(message, *args, exc_info=True)
+
 
 MAX_ENTRIES = 32  # entries kept per kind (one per distinct rule set, catalogue or pattern set)
 _OFF = ("", "off", "0", "no", "false")
@@ -81,7 +87,7 @@ def write(kind: str, key: str, data: bytes) -> None:
         os.replace(tmp, target)  # atomic: a concurrent reader sees no entry or a whole one
         _prune(root, kind)
     except OSError:
-        log.debug("cannot write the cache in %s", root, exc_info=True)
+        debug("cannot write the cache in %s", root)
 
 
 def _prune(root: Path, kind: str) -> None:

@@ -59,7 +59,7 @@ def diagnose_lines(
     `notes` is filled while `lines` is read (lines cut, bad UTF-8, truncated input): read warnings.
     """
     options = options or Options()
-    rules = options.rules if options.rules is not None else load_rules()
+    rules = options.rules if options.rules is not None else load_rules(lean=True)
     engine = Engine(rules, prefilter=options.prefilter)
     model = load_model() if options.classifier else None
     classifier = Classifier(model) if model is not None else None

@@ -9,9 +9,10 @@ own patterns (`--redact-pattern`); `--no-redact` turns redaction off.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from diagnoser.errors import ConfigError
@@ -30,23 +31,28 @@ _SECRET_NAMES = (
 _PEM = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
+def _spec(pattern: str, flags: int = 0) -> tuple[str, int]:
+    """Return a regex as (pattern, flags): the secret patterns compile on first use, not at import."""
+    return pattern, flags
+
+
 # Order matters: whole-token shapes first, then name=value forms (which must not re-redact a mask).
-SECRET_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
+_SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
     # A private key, whole (BEGIN..END in one text, real or JSON-escaped newlines) or from BEGIN on.
-    (re.compile(_PEM + r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)", re.S), "<redacted-private-key>"),
+    (_spec(_PEM + r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)", re.S), "<redacted-private-key>"),
     # JWTs (also a JWT cut short by a length cap): base64url JSON header `{"` = eyJ.
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*){0,2}"), "<redacted-jwt>"),
+    (_spec(r"\beyJ[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*){0,2}"), "<redacted-jwt>"),
     # Authorization headers: Bearer / Basic / token schemes, quoted or not.
     (
-        re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|sharedaccesssignature)\s+)[^\s\"',;]{4,}"),
+        _spec(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|sharedaccesssignature)\s+)[^\s\"',;]{4,}"),
         r"\1" + MASK,
     ),
-    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]{16,}=*"), r"\1" + MASK),
+    (_spec(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]{16,}=*"), r"\1" + MASK),
     # Passwords in URLs: scheme://user:password@host.
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:)[^\s@/\"'<>]+(@)"), r"\1" + MASK + r"\2"),
+    (_spec(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:)[^\s@/\"'<>]+(@)"), r"\1" + MASK + r"\2"),
     # Connection strings, SAS and presigned URLs: the value of these keys is the secret.
     (
-        re.compile(
+        _spec(
             r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig|"
             r"X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|"
             r"Signature|AWSAccessKeyId|access_token|refresh_token|id_token|client_secret|api-key|apikey|key)=(?!<redacted)([^;&\s\"'<>]{4,})"
@@ -55,7 +61,7 @@ SECRET_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
     ),
     # Well-known token shapes that carry no name in front of them.
     (
-        re.compile(
+        _spec(
             r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"  # AWS access key ids
             r"|\bgh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
             r"|\bgithub_pat_[A-Za-z0-9_]{30,}"
@@ -68,7 +74,7 @@ SECRET_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
     ),
     # "name": "a quoted value, spaces and all" / name='…' for names that say "secret".
     (
-        re.compile(
+        _spec(
             r"(?i)((?:\"|\b)[\w.-]*(?:" + _SECRET_NAMES + r")[\w.-]*\"?\s*[:=]\s*)"
             r"(?:\"(?!<redacted)((?:[^\"\\\n]|\\.){4,})\"|'(?!<redacted)([^'\n]{4,})')"
         ),
@@ -77,7 +83,7 @@ SECRET_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
     ),
     # name=value / name: value / --name value, for names that say "secret".
     (
-        re.compile(
+        _spec(
             r"(?i)((?:\"|\b)[\w.-]*(?:" + _SECRET_NAMES + r")[\w.-]*\"?\s*[:=]\s*\"?|"
             r"--[\w-]*(?:" + _SECRET_NAMES + r")[\w-]*(?:\s+|=)\"?)"
             r"(?!<redacted)([^\s\"',;}<>]{4,})"
@@ -85,6 +91,12 @@ SECRET_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
         lambda m: m.group(0) if _counted(m) else m.group(1) + MASK,
     ),
 )
+@functools.cache
+def secret_patterns() -> tuple[tuple[re.Pattern[str], Any], ...]:
+    """Return the built-in secret patterns, compiled (once, when a text first looks like it holds one)."""
+    return tuple((re.compile(p, f), repl) for (p, f), repl in _SECRET_SPECS)
+
+
 def _counted(match: re.Match[str]) -> bool:
     """Return True for `max_tokens=1024`-style counts: a plain number after a name that is not a password."""
     value = match.group(2) if match.group(2) is not None else match.group(3) or ""
@@ -117,14 +129,13 @@ class Redactor:
 
     extra: tuple[re.Pattern[str], ...] = ()
     enabled: bool = True
-    _builtin: tuple[tuple[re.Pattern[str], Any], ...] = field(default=SECRET_PATTERNS, repr=False)
 
     def __call__(self, text: str) -> str:
         """Return `text` with every secret replaced by a mask."""
         if not self.enabled or not text:
             return text
         if _HINT.search(text):
-            for pattern, replacement in self._builtin:
+            for pattern, replacement in secret_patterns():
                 text = pattern.sub(replacement, text)
         if "\n" in text or _PEM_BODY.search(text):
             text = "\n".join("<redacted-private-key>" if _pem_body(line) else line for line in text.split("\n"))
@@ -229,4 +240,4 @@ def redact_report(report: Report, r: Redactor = DEFAULT) -> Report:
     )
 
 
-__all__ = ["DEFAULT", "MASK", "NONE", "Redactor", "SECRET_PATTERNS", "make_redactor", "redact", "redact_report"]
+__all__ = ["DEFAULT", "MASK", "NONE", "Redactor", "secret_patterns", "make_redactor", "redact", "redact_report"]

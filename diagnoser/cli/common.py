@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -29,7 +28,11 @@ def want_colour(flag: bool | None) -> bool:
 
 def set_verbosity(verbose: int) -> None:
     """Send library logging to stderr at a level chosen by -v / -vv."""
-    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if verbose <= 0:
+        return  # the library logs nothing above debug: no handler needed, and no logging import
+    import logging
+
+    level = logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 

@@ -13,11 +13,40 @@ def _interrupted() -> None:
 
 def run_diagnose() -> None:
     """Run the `diagnose` command."""
+    import gc
+
+    gc.disable()  # imports build many objects and no cycles worth collecting; collect from the run on
     try:
         from diagnoser.cli.diagnose import main
     except KeyboardInterrupt:
         _interrupted()
-    sys.exit(main())
+    # The run allocates many short-lived, acyclic objects (events, records); collecting every 700
+    # allocations spent ~3 % of start-up and of a long scan on finding nothing. Cycles are still
+    # collected, just less often.
+    gc.set_threshold(100_000, 50, 100)
+    gc.enable()
+    code = main()
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """Flush and leave without tearing the interpreter down.
+
+    Freeing every module and object at exit took ~10 ms, a third of the start-up budget, for a
+    process that is ending anyway. Everything `diagnose` writes goes through stdout/stderr
+    (flushed here) or files it has closed before returning; no atexit handler of ours exists.
+    """
+    import os
+
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # `| head` closed the pipe: the error boundary already went quiet
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    os._exit(code)
 
 
 def run_toolbox() -> None:

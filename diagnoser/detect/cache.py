@@ -30,9 +30,14 @@ def key_of(files: Sequence[Path], texts: Sequence[bytes]) -> str:
     return diskcache.key_of("rules", FORMAT, files, texts)
 
 
-def read(key: str) -> tuple[Rule, ...] | None:
-    """Return the cached rule set under `key`, or None when absent, stale or unreadable."""
-    data = diskcache.read("rules", key)
+def read(key: str, lean: bool = False) -> tuple[Rule, ...] | None:
+    """Return the cached rule set under `key`, or None when absent, stale or unreadable.
+
+    `lean`: without what only the rule tools read (examples, key and error locations), from a
+    smaller entry; the engine never reads those, and decoding them was a third of the load.
+    """
+    kind = "leanrules" if lean else "rules"
+    data = diskcache.read(kind, key)
     if data is None:
         return None
     try:
@@ -42,12 +47,12 @@ def read(key: str) -> tuple[Rule, ...] | None:
             LITERALS_MEMO[(pattern, flags)] = None if needles is None else tuple(needles)
         return rules
     except Exception:  # a damaged entry is a miss: the YAML is the truth
-        diskcache.log.debug("ignoring a damaged rule cache entry %s", key, exc_info=True)
+        diskcache.debug("ignoring a damaged rule cache entry %s", key)
         return None
 
 
 def write(key: str, rules: Sequence[Rule]) -> None:
-    """Store `rules` under `key` (with the literals the prefilter derives from their regexes)."""
+    """Store `rules` under `key`, whole and lean (with the literals the prefilter derives from their regexes)."""
     literals = [
         [p, t.flags, required_literals(p, t.flags)]
         for r in rules
@@ -55,8 +60,15 @@ def write(key: str, rules: Sequence[Rule]) -> None:
         for t in m.tests
         for p in t.patterns
     ]
-    doc = {"rules": [_enc_rule(r) for r in rules], "literals": literals}
-    diskcache.write("rules", key, orjson.dumps(doc))
+    encoded = [_enc_rule(r) for r in rules]
+    diskcache.write("rules", key, orjson.dumps({"rules": encoded, "literals": literals}))
+    lean = [{k: v for k, v in r.items() if k not in _TOOLS_ONLY} for r in encoded]
+    for r in lean:
+        r["matchers"] = [[name, [{**t, "loc": None} for t in tests], None] for name, tests, _ in r["matchers"]]
+    diskcache.write("leanrules", key, orjson.dumps({"rules": lean, "literals": literals}))
+
+
+_TOOLS_ONLY = ("examples", "keys", "condition_loc")  # left out of lean entries (defaults on decode)
 
 
 # -- encoding -----------------------------------------------------------------------------------
@@ -175,7 +187,7 @@ def _enc_rule(r: Rule) -> dict[str, Any]:
 
 
 def _rule(d: dict[str, Any]) -> Rule:
-    ex = d["examples"]
+    ex = d.get("examples")
     return Rule(
         id=d["id"],
         cause=d["cause"],
@@ -192,15 +204,19 @@ def _rule(d: dict[str, Any]) -> Rule:
         supersedes=tuple(d["supersedes"]),
         window=None if d["window"] is None else timedelta(seconds=d["window"]),
         explain=d["explain"],
-        examples=Examples(
-            positive=tuple(ex["positive"]),
-            negative=tuple(ex["negative"]),
-            todo_positive=tuple(ex["todo_positive"]),
-            todo_negative=tuple(ex["todo_negative"]),
-            keys=_keys(ex["keys"]),
-            location=_loc(ex["loc"]),
-        ),
+        examples=Examples() if ex is None else _examples(ex),
         path=None if d["path"] is None else Path(d["path"]),
-        keys=_keys(d["keys"]),
-        condition_location=_loc(d["condition_loc"]),
+        keys=_keys(d.get("keys", ())),
+        condition_location=_loc(d.get("condition_loc")),
+    )
+
+
+def _examples(ex: dict[str, Any]) -> Examples:
+    return Examples(
+        positive=tuple(ex["positive"]),
+        negative=tuple(ex["negative"]),
+        todo_positive=tuple(ex["todo_positive"]),
+        todo_negative=tuple(ex["todo_negative"]),
+        keys=_keys(ex["keys"]),
+        location=_loc(ex["loc"]),
     )

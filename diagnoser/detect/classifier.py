@@ -36,7 +36,7 @@ class LinearModel:
 
     classes: tuple[str, ...]
     idf: dict[str, float]
-    weights: dict[str, tuple[float, ...]]
+    weights: dict[str, list[float]]
     intercept: tuple[float, ...]
     threshold: float  # minimum probability for a classifier-only diagnosis
     c: float = 0.0  # the regularisation it was trained with (informative; `corpus train` reproduces it)
@@ -48,8 +48,10 @@ def model_from_dict(data: object, where: str = "model") -> LinearModel:
         assert isinstance(data, dict) and data["format_version"] == FORMAT_VERSION
         classes = tuple(str(c) for c in data["classes"])
         n = len(classes)
-        weights = {str(t): tuple(map(float, w)) for t, w in data["weights"].items()}
-        assert all(len(w) == n for w in weights.values())
+        # Rows stay the lists JSON gives (converting 25k floats to tuples was a tenth of start-up);
+        # the shape is checked here, and the shipped file is the one `corpus train` writes.
+        weights = data["weights"]
+        assert isinstance(weights, dict) and all(type(w) is list and len(w) == n for w in weights.values())
         intercept = tuple(float(x) for x in data["intercept"])
         assert len(intercept) == n
         idf = {str(t): float(v) for t, v in data["idf"].items()}

@@ -68,8 +68,12 @@ def rule_files(paths: Sequence[Path] | None) -> tuple[list[Path], list[RuleError
     return files, errors
 
 
-def load_rules(paths: Sequence[Path] | None = None) -> tuple[Rule, ...]:
-    """Load every rule in `paths` (default: the shipped rules); raise RuleLoadErrors listing all errors."""
+def load_rules(paths: Sequence[Path] | None = None, lean: bool = False) -> tuple[Rule, ...]:
+    """Load every rule in `paths` (default: the shipped rules); raise RuleLoadErrors listing all errors.
+
+    `lean=True` may leave out what only the rule tools read (examples, key locations): the engine
+    gives the same answers with either (see detect/cache.py).
+    """
     files, errors = rule_files(paths)
     if len(files) > MAX_RULES:
         where = Location(str(paths[0])) if paths else None
@@ -78,7 +82,7 @@ def load_rules(paths: Sequence[Path] | None = None) -> tuple[Rule, ...]:
         )
     key = None if errors else _cache_key(files)
     if key is not None:
-        cached = cache.read(key)
+        cached = cache.read(key, lean)
         if cached is not None:
             return cached
     rules: list[Rule] = []

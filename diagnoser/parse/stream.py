@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -34,7 +33,14 @@ from diagnoser.parse.kubectl import Block, Describe, Document, Table, headerless
 if TYPE_CHECKING:
     from diagnoser.parse import ParseStats
 
-log = logging.getLogger(__name__)
+
+
+def _debug(message: str, *args: object) -> None:
+    """Log a parser bug at debug level; logging is imported only when one happens (start-up time)."""
+    import logging
+
+    logging.getLogger(__name__).debug(message, *args, exc_info=True)
+
 
 _GOLOG = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)? (.*)", re.S)
 _MONTH_INITIALS = frozenset("JFMASOND")
@@ -78,7 +84,7 @@ class Engine:
         try:
             self._feed(raw)
         except Exception:  # a parser bug must never stop a diagnosis: the line becomes plain text
-            log.debug("parser error on %s:%d", raw.source, raw.line, exc_info=True)
+            _debug("parser error on %s:%d", raw.source, raw.line)
             out.append(make_event(raw, Rec(message=raw.text.replace("\x00", ""))))
         return out
 
@@ -92,7 +98,7 @@ class Engine:
                     self._unquote(st, True)
                 self._flush(st)
             except Exception:
-                log.debug("parser error while flushing", exc_info=True)
+                _debug("parser error while flushing")
         self.sources.clear()
         return out
 

@@ -152,3 +152,25 @@ def test_hyperscan_databases_from_the_cache_answer_the_same(cache_dir):
         entry.write_bytes(b"garbage")
     again = LiteralSet(needles, prefer="hyperscan")
     assert [again.which(t) for t in texts] == [built.which(t) for t in texts]
+
+
+def test_lean_rules_differ_only_in_what_the_engine_never_reads(cache_dir):
+    import dataclasses
+
+    from diagnoser.detect.rules import Examples
+
+    full = load_rules()
+    lean = load_rules(lean=True)  # the entry written by the first load
+    assert len(_entries(cache_dir, "leanrules")) == 1
+    assert all(r.examples == Examples() and r.keys == () for r in lean)
+
+    def stripped(rule):
+        matchers = tuple(
+            dataclasses.replace(
+                m, location=None, tests=tuple(dataclasses.replace(t, location=None) for t in m.tests)
+            )
+            for m in rule.matchers
+        )
+        return dataclasses.replace(rule, examples=Examples(), keys=(), condition_location=None, matchers=matchers)
+
+    assert tuple(stripped(r) for r in full) == lean
