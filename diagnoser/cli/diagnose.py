@@ -246,8 +246,7 @@ def diagnose(args: argparse.Namespace) -> int:
     from diagnoser.collect import open_inputs
     from diagnoser.collect.bundle import bundle_warnings
     from diagnoser.pipeline import Options, diagnose_collected
-    from diagnoser.plan import PlanOptions
-    from diagnoser.plan.suggest import ReplicaInputs
+    from diagnoser.plan.inputs import PlanOptions, ReplicaInputs
     from diagnoser.redact import make_redactor
     from diagnoser.render import render
 

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from diagnoser.model import FixStep, Platform
-from diagnoser.plan.catalogue import Cause, StepTemplate, load_catalogue
+from diagnoser.plan.inputs import PlanOptions, ReplicaInputs
 from diagnoser.plan.observe import Observations
-from diagnoser.plan.suggest import (
-    ReplicaInputs,
-    Suggestion,
-    replica_role,
-    suggest_memory,
-    suggest_replicas,
-    suggest_timeout,
-    suggest_workers,
-)
 
-__all__ = ["PlanOptions", "Observations", "build_fixes", "load_catalogue", "select_platforms", "shows"]
+if TYPE_CHECKING:  # the catalogue and the suggesters load only when there is a diagnosis to plan for
+    from diagnoser.plan.catalogue import Cause, StepTemplate
+    from diagnoser.plan.suggest import Suggestion
+
+__all__ = ["PlanOptions", "Observations", "ReplicaInputs", "build_fixes", "load_catalogue", "select_platforms", "shows"]
 AZUREML = (Platform.AZUREML_V1, Platform.AZUREML_V2)
 
 
-@dataclass(frozen=True, slots=True)
-class PlanOptions:
-    """User-supplied inputs to the plan: a platform override and the replica formula's numbers."""
+def load_catalogue(*args: Any) -> dict[str, Cause]:
+    """Return every cause of the catalogue by id (see plan/catalogue.py)."""
+    from diagnoser.plan import catalogue
 
-    platform: Platform | None = None
-    replicas: ReplicaInputs = ReplicaInputs()
+    return catalogue.load_catalogue(*args)
 
 
 def select_platforms(observed: tuple[Platform, ...], override: Platform | None) -> tuple[Platform, ...]:
@@ -61,6 +55,8 @@ def shows(step: Platform, platforms: tuple[Platform, ...]) -> bool:
 
 def _suggest(template: StepTemplate, obs: Observations, options: PlanOptions) -> Suggestion | None:
     """Return the computed values of a step, if it names a suggester."""
+    from diagnoser.plan.suggest import suggest_memory, suggest_replicas, suggest_timeout, suggest_workers
+
     platform = template.platform
     if template.suggest == "memory":
         return suggest_memory(template.knob, obs, platform)
@@ -119,6 +115,8 @@ def build_fixes(
             )
         )
     if obs.scaling.pinned_at_max:
+        from diagnoser.plan.suggest import replica_role
+
         replica_knobs = {t.knob for t in cause.fix if t.suggest == "replicas"}
         steps.sort(key=lambda s: 0 if s.knob in replica_knobs and replica_role(s.knob) == "max" else 1)
     return tuple(steps)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from diagnoser.model import Platform, ValueSource
 from diagnoser.plan.defaults import KnobDefault, default_for
+from diagnoser.plan.inputs import ReplicaInputs  # re-exported: it lives apart so the CLI skips this module
 from diagnoser.plan.observe import Observations
 
 GIB = 2**30
@@ -45,16 +46,6 @@ def _observed(value: object, suggested: str | None, reasoning: str) -> Suggestio
 
 def _defaulted(default: KnobDefault, suggested: str | None, reasoning: str) -> Suggestion:
     return Suggestion(default.value, suggested, reasoning, ValueSource.DEFAULT, default.docs)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplicaInputs:
-    """What the replica formula needs; None where neither the user nor the logs say."""
-
-    target_rps: float | None = None
-    request_seconds: float | None = None
-    max_requests_per_container: int = 1
-    target_utilization: float | None = None
 
 
 def replicas_needed(
