@@ -63,3 +63,16 @@ def cli(monkeypatch, capsys):
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+def default_sigint() -> None:
+    """Popen preexec_fn: give the child the SIGINT a terminal's Ctrl-C meets.
+
+    A runner started in the background by a non-interactive shell ignores SIGINT, and children
+    inherit that; Python then installs no KeyboardInterrupt handler and the Ctrl-C tests would
+    test nothing.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from diagnoser.collect.files import MAX_LINE_BYTES, InputSource, read_lines
-from tests.conftest import ROOT
+from tests.conftest import ROOT, default_sigint
 
 OOM = (
     b"[2024-03-05 10:00:00 +0000] [1] [INFO] Starting gunicorn 22.0.0\n"
@@ -258,7 +258,12 @@ def test_missing_file_and_permission(cli, tmp_path):
 
 def test_sigint_exits_130_quietly():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "diagnoser"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+        [sys.executable, "-m", "diagnoser"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=default_sigint,
     )
     assert proc.stdin is not None
     proc.stdin.write(OOM)

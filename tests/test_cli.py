@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, default_sigint
 
 HEALTHY_GUNICORN = b"""[2024-03-05 10:00:00 +0000] [1] [INFO] Starting gunicorn 22.0.0
 [2024-03-05 10:00:00 +0000] [1] [INFO] Listening at: http://0.0.0.0:5001 (1)
@@ -199,6 +199,7 @@ def test_sigint_exits_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=default_sigint,
     )
     assert proc.stdin is not None
     proc.stdin.write(OOM_GUNICORN)
