@@ -244,3 +244,20 @@ def test_seed_page_replica_example_through_the_cli(cli):
     assert step["suggested"] == "286"
     assert "= 286" in step["why"]
     assert "autoscale_min_replicas=286" in step["snippet"]
+
+
+def test_exit_handlers_still_run_after_the_fast_exit(tmp_path):
+    # The console script leaves with os._exit (no interpreter teardown); handlers registered with
+    # atexit (the kubernetes client's removal of the certificate files it wrote) must still run.
+    marker = tmp_path / "ran"
+    script = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        f"sys.argv = ['diagnose', {str(ROOT / 'examples' / 'oom-gunicorn.log')!r}]\n"
+        "from diagnoser.cli.main import run_diagnose\n"
+        "run_diagnose()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 1, proc.stderr
+    assert b"oom_worker_reboot" in proc.stdout
+    assert marker.read_text() == "ran"
