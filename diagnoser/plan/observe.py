@@ -11,56 +11,57 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from diagnoser.lazyre import LazyRegex
 from diagnoser.model import Event, Platform
 
 # azmlinfsrv >= 0.8 banner (azureml_inference_server_http/amlserver.py): "Worker Count: 1",
 # "Worker Timeout (seconds): 300"; AML base images also print WORKER_TIMEOUT / WORKER_COUNT.
-_WORKER_COUNT = re.compile(r"\bworker[ _]count\b\)?\s*[:=]\s*(\d+)", re.I)
-_WORKER_TIMEOUT = re.compile(r"\bworker[ _]timeout\b(?: \(seconds\))?\s*[:=]\s*(\d+)", re.I)
-_GUNICORN_WORKERS = re.compile(r"(?:--workers|-w)[ =](\d+)\b")
-_GUNICORN_TIMEOUT = re.compile(r"(?:--timeout|-t)[ =](\d+)\b")
+_WORKER_COUNT = LazyRegex(r"\bworker[ _]count\b\)?\s*[:=]\s*(\d+)", re.I)
+_WORKER_TIMEOUT = LazyRegex(r"\bworker[ _]timeout\b(?: \(seconds\))?\s*[:=]\s*(\d+)", re.I)
+_GUNICORN_WORKERS = LazyRegex(r"(?:--workers|-w)[ =](\d+)\b")
+_GUNICORN_TIMEOUT = LazyRegex(r"(?:--timeout|-t)[ =](\d+)\b")
 # azmlinfsrv: "Scoring timeout is found from os.environ: 60000 ms" (old),
 # "Scoring timeout setting is not found. Use default timeout: 3600000 ms", "Scoring timeout is set to 3600000".
-_SCORING_TIMEOUT = re.compile(r"scoring[ _]timeout\b[^\d\n]{0,60}?(\d{3,9})\s*(?:ms)?", re.I)
+_SCORING_TIMEOUT = LazyRegex(r"scoring[ _]timeout\b[^\d\n]{0,60}?(\d{3,9})\s*(?:ms)?", re.I)
 # kubectl describe: "memory:  1Gi" under Limits; kernel: "memory: usage 1048576kB, limit 1048576kB".
-_KERNEL_LIMIT = re.compile(r"memory: usage \d+kB, limit (\d+)kB")
+_KERNEL_LIMIT = LazyRegex(r"memory: usage \d+kB, limit (\d+)kB")
 # SDK v1 AKS / ACI deployment configuration (`memory_gb=2`) and the service JSON (`"memoryInGB": 2.0`,
 # the deploymentconfig.json / `az ml service show` names in the SDK v1 "deploy and where" page).
-_MEMORY_GB = re.compile(r"\b(?:memory_gb|memoryInGB)[\"']?\s*[=:]\s*([\d.]+)")
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?|[kmgt]b?|)\s*$", re.I)
+_MEMORY_GB = LazyRegex(r"\b(?:memory_gb|memoryInGB)[\"']?\s*[=:]\s*([\d.]+)")
+_QUANTITY = LazyRegex(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?|[kmgt]b?|)\s*$", re.I)
 # Timeouts of the front ends, as deployment configurations and service JSON write them:
 # AksWebservice.deploy_configuration(scoring_timeout_ms=...) / "scoringTimeoutMs"; SDK v2 / CLI v2
 # request_settings.request_timeout_ms (REST: requestTimeout as an ISO 8601 duration, PT5S);
 # ingress-nginx `nginx.ingress.kubernetes.io/proxy-read-timeout: "120"`.
-_AKS_SCORING_TIMEOUT = re.compile(r"\b(?:scoring_timeout_ms|scoringTimeoutMs)[\"']?\s*[=:]\s*(\d+)")
-_REQUEST_TIMEOUT = re.compile(r"\b(?:request_timeout_ms|requestTimeoutMs)[\"']?\s*[=:]\s*(\d+)")
-_REQUEST_TIMEOUT_ISO = re.compile(r"\brequestTimeout[\"']?\s*[=:]\s*[\"']?PT(\d+(?:\.\d+)?)S", re.I)
-_PROXY_READ_TIMEOUT = re.compile(r"proxy-read-timeout[\"']?\s*[=:]\s*[\"']?(\d+)")
+_AKS_SCORING_TIMEOUT = LazyRegex(r"\b(?:scoring_timeout_ms|scoringTimeoutMs)[\"']?\s*[=:]\s*(\d+)")
+_REQUEST_TIMEOUT = LazyRegex(r"\b(?:request_timeout_ms|requestTimeoutMs)[\"']?\s*[=:]\s*(\d+)")
+_REQUEST_TIMEOUT_ISO = LazyRegex(r"\brequestTimeout[\"']?\s*[=:]\s*[\"']?PT(\d+(?:\.\d+)?)S", re.I)
+_PROXY_READ_TIMEOUT = LazyRegex(r"proxy-read-timeout[\"']?\s*[=:]\s*[\"']?(\d+)")
 # Replica settings as SDK v1 (autoscale_*), its service JSON (autoScaler.minReplicas ...), CLI v2 YAML
 # (scale_settings.min_instances ..., instance_count) and HPA manifests pasted as text write them.
-_MIN_REPLICAS = re.compile(
+_MIN_REPLICAS = LazyRegex(
     r"\b(?:autoscale_min_replicas|minReplicas|min_instances|min_replicas)[\"']?\s*[=:]\s*(\d+)"
 )
-_MAX_REPLICAS = re.compile(
+_MAX_REPLICAS = LazyRegex(
     r"\b(?:autoscale_max_replicas|maxReplicas|max_instances|max_replicas)[\"']?\s*[=:]\s*(\d+)"
 )
-_TARGET_UTILIZATION = re.compile(
+_TARGET_UTILIZATION = LazyRegex(
     r"\b(?:autoscale_target_utilization|targetUtilization|target_utilization_percentage|"
     r"targetCPUUtilizationPercentage)[\"']?\s*[=:]\s*(\d+)"
 )
-_INSTANCE_COUNT = re.compile(
+_INSTANCE_COUNT = LazyRegex(
     r"\b(?:instance_count|instanceCount|num_replicas|numReplicas)[\"']?\s*[=:]\s*(\d+)"
 )
 # HPA events (kube-controller-manager): "New size: 4; reason: cpu resource utilization ... above target".
-_NEW_SIZE = re.compile(r"New size: (\d+)")
+_NEW_SIZE = LazyRegex(r"New size: (\d+)")
 _HPA_METRIC_FAILURES = frozenset(
     {"FailedGetResourceMetric", "FailedComputeMetricsReplicas", "FailedGetPodsMetric"}
 )
 # v1 service JSON `"computeType": "AKS"` / `"ACI"` (printed after "... service creation operation finished").
-_COMPUTE_TYPE = re.compile(r"\"?computetype\"?\s*:\s*\"?(aks|aci)\b")
+_COMPUTE_TYPE = LazyRegex(r"\"?computetype\"?\s*:\s*\"?(aks|aci)\b")
 # The online-deployment container that runs the scoring code is named inference-server
 # (`az ml online-deployment get-logs --container inference-server`, pods of Kubernetes online endpoints).
-_INFERENCE_CONTAINER = re.compile(
+_INFERENCE_CONTAINER = LazyRegex(
     r"\[inference-server\]|container[s]?[ :=\"']+inference-server\b|\{inference-server\}"
 )
 
@@ -112,7 +113,7 @@ _PLATFORM_WORDS: tuple[tuple[str, Platform], ...] = (
     ("/var/azureml-app", Platform.AZMLINFSRV),  # the inference images' app root, SDK v1 and v2 alike
 )
 # One scan for every platform word (a word votes once per event, however often it appears).
-_PLATFORM_WORD_RE = re.compile("|".join(re.escape(word) for word, _ in _PLATFORM_WORDS))
+_PLATFORM_WORD_RE = LazyRegex("|".join(re.escape(word) for word, _ in _PLATFORM_WORDS))
 _WORD_PLATFORM = dict(_PLATFORM_WORDS)
 
 
