@@ -153,13 +153,7 @@ class Engine:
             if st.quote:
                 self._unquote(st, True)
             st.mixed = st.quoting = False
-        if st.block is not None:
-            if st.block.feed(raw, self.out):
-                return
-            blk, st.block = st.block, None
-            for r in blk.finish(self.out):
-                self._line(st, r, False)
-        self._line(st, raw, True)
+        self._feed_line(st, raw)
 
     def _unquote(self, st: _Source, strip: bool) -> None:
         """Read the held `> ` lines: without the `> ` when the whole paragraph is quoted, else as read."""
@@ -172,6 +166,7 @@ class Engine:
             self._feed_line(st, r)
 
     def _feed_line(self, st: _Source, raw: RawLine) -> None:
+        """Give `raw` to the open kubectl block, or (closing the block first) read it as a line."""
         if st.block is not None:
             if st.block.feed(raw, self.out):
                 return
