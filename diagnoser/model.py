@@ -94,18 +94,23 @@ class ValueSource(StrEnum):
     DEFAULT = "default"  # the documented default of the knob on that platform: the logs do not show it
 
 
-@dataclass(frozen=True, slots=True)
+# RawLine and Event are made once per input line, so they are not frozen: a frozen dataclass sets
+# each field through object.__setattr__, which made building them 5x slower (1.1 vs 0.2 us).
+# Treat them as read-only all the same.
+@dataclass(slots=True)
 class RawLine:
-    """One line of input as read, before any parsing."""
+    """One line of input as read, before any parsing (read-only by convention)."""
 
     source: str  # "stdin", "file:app.log", "k8s:default/web-7d9/web (previous)"
     line: int  # 1-based line number within the source
     text: str  # without the trailing newline
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """One normalised log record; a multi-line record (traceback, JSON document) is one event.
+
+    Read-only by convention (see RawLine).
 
     Typed ``fields`` that parsers fill where the input carries them (all optional):
     exit_code (int), signal (int), reason (str: OOMKilled, CrashLoopBackOff, FailedScheduling, ...),
