@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,7 +16,7 @@ from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
 from diagnoser.detect.prefilter import ClassifierGate
 from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report, clip_record
-from diagnoser.parse import ParseStats, parse_lines
+from diagnoser.parse import ParseStats, parse_lines, worker
 from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
 from diagnoser.rank import rank
 from diagnoser.redact import DEFAULT, Redactor
@@ -38,6 +39,7 @@ class Options:
     classifier: bool = True  # combine the shipped classifier with the rules (False: rules alone)
     prefilter: bool = True  # skip work that cannot change the report (False: every matcher on every event)
     redactor: Redactor = DEFAULT  # for bundles and quoted lines; renderers redact the report again
+    jobs: int = 0  # processes: 1 parses here, 2 parses large files in a forked child, 0 decides by cores and size
 
 
 def _suspicious(event: Event) -> bool:
@@ -58,7 +60,14 @@ def diagnose_lines(
 
     `notes` is filled while `lines` is read (lines cut, bad UTF-8, truncated input): read warnings.
     """
-    options = options or Options()
+    stats = ParseStats()
+    return _diagnose_events(parse_lines(lines, stats), stats, sources, options or Options(), notes)
+
+
+def _diagnose_events(
+    events: Iterable[Event], stats: ParseStats, sources: Sequence[str], options: Options, notes: list[str] | None
+) -> Report:
+    """Detect, rank and plan over parsed events; `stats` and `notes` are complete once `events` ends."""
     rules = options.rules if options.rules is not None else load_rules(lean=True)
     engine = Engine(rules, prefilter=options.prefilter)
     model = load_model() if options.classifier else None
@@ -66,9 +75,8 @@ def diagnose_lines(
     gate = ClassifierGate().wants if classifier is not None and options.prefilter else None
     skipped = 0
     obs = Observations()
-    stats = ParseStats()
     suspicious: list[Evidence] = []
-    for event in parse_lines(lines, stats):
+    for event in events:
         engine.feed(event)
         obs.feed(event)
         if classifier is not None:
@@ -124,10 +132,32 @@ def _chain(sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[s
     return itertools.chain.from_iterable(read_lines(s, stdin, notes) for s in sources)
 
 
+def _diagnose_sources(sources: Sequence[InputSource], options: Options, stdin: BinaryIO | None) -> Report:
+    """Diagnose files and/or stdin, parsing large files in a second process where that pays."""
+    notes: list[str] = []
+    names = [s.name for s in sources]
+    if not worker.worthwhile([s.path for s in sources], options.jobs):
+        return diagnose_lines(_chain(sources, stdin, notes), names, options, notes)
+    stats = ParseStats()
+
+    def totals() -> tuple:  # runs in the child: its stats and notes
+        return stats.lines, stats.events, dict(stats.formats), notes
+
+    def finish(lines: int, events: int, formats: dict[str, int], read_notes: list[str]) -> None:
+        stats.lines, stats.events = lines, events
+        stats.formats.update(formats)
+        notes.extend(read_notes)
+
+    events = worker.parse_forked(
+        lambda: _chain(sources, stdin, notes), lambda lines: parse_lines(lines, stats), totals, finish
+    )
+    with contextlib.closing(events):  # an error here stops the child at once
+        return _diagnose_events(events, stats, names, options, notes)
+
+
 def diagnose(sources: Sequence[InputSource], options: Options | None = None, stdin: BinaryIO | None = None) -> Report:
     """Diagnose files and/or stdin."""
-    notes: list[str] = []
-    return diagnose_lines(_chain(sources, stdin, notes), [s.name for s in sources], options, notes)
+    return _diagnose_sources(sources, options or Options(), stdin)
 
 
 def diagnose_collected(
@@ -140,6 +170,8 @@ def diagnose_collected(
 ) -> Report:
     """Diagnose files and/or stdin plus what collectors found, optionally saving it all as a bundle."""
     options = options or Options()
+    if outcome is None and bundle_dir is None:
+        return _diagnose_sources(sources, options, stdin)
     names = [s.name for s in sources] + ([p.source for p in outcome.pieces] if outcome else [])
     notes: list[str] = []
     lines: Iterator[RawLine] = _chain(sources, stdin, notes)

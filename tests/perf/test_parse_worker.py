@@ -1,0 +1,154 @@
+"""Parsing in a forked child gives the same reports as parsing here, and fails the same way."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import pytest
+
+from diagnoser.collect import InputSource
+from diagnoser.corpus import load_cases
+from diagnoser.detect import load_rules
+from diagnoser.errors import InputError
+from diagnoser.model import RawLine
+from diagnoser.parse import ParseStats, parse_lines, worker
+from diagnoser.pipeline import Options, diagnose
+from diagnoser.render import report_to_dict
+from tests.conftest import ROOT
+
+CASES = load_cases(ROOT / "corpus" / "cases")
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+def _report(paths, rules, jobs: int) -> dict:
+    return report_to_dict(diagnose([InputSource(str(p)) for p in paths], Options(rules=rules, jobs=jobs)))
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Record the pids the worker forks; `reaped()` tells whether every one of them was waited for."""
+    pids: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+
+    class Forks:
+        def reaped(self) -> bool:
+            for pid in pids:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    continue
+                return False
+            return bool(pids)
+
+    return Forks()
+
+
+def test_every_corpus_case_gives_the_same_report_in_a_child(rules, forks):
+    differ = [c.id for c in CASES if _report(c.inputs, rules, 2) != _report(c.inputs, rules, 1)]
+    assert differ == []
+    assert forks.reaped()
+
+
+def test_several_files_keep_their_order_stats_and_read_warnings(tmp_path, rules):
+    a = tmp_path / "a.log"
+    a.write_bytes(b"".join(b"10.0.0.1 - - [01/Nov/2026:00:00:%02d +0000] \"GET / HTTP/1.1\" 503 1\n" % i for i in range(40)))
+    b = tmp_path / "b.log.gz"
+    b.write_bytes(gzip.compress(b"bad \xff byte\n" + b"[2026-01-01 00:00:00 +0000] [7] [CRITICAL] WORKER TIMEOUT (pid:9)\n" * 3))
+    c = tmp_path / "c.log"
+    c.write_bytes(b"x" * (2 << 20) + b"\nKilled\n")  # a line cut at 1 MiB
+    serial, forked = _report([a, b, c], rules, 1), _report([a, b, c], rules, 2)
+    assert forked == serial
+    assert forked["input"]["lines"] == 46
+    assert any("not valid UTF-8" in w for w in forked["warnings"])
+    assert any("cut to its first" in w for w in forked["warnings"])
+
+
+def test_an_input_error_in_the_child_is_raised_as_itself(tmp_path, rules, forks):
+    good = tmp_path / "good.log"
+    good.write_text("hello\n" * 3000)
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(InputError) as serial:
+        diagnose([InputSource(str(good)), InputSource(str(binary))], Options(rules=rules, jobs=1))
+    with pytest.raises(InputError) as forked:
+        diagnose([InputSource(str(good)), InputSource(str(binary))], Options(rules=rules, jobs=2))
+    assert str(forked.value) == str(serial.value)
+    assert "binary data" in str(forked.value)
+    assert forks.reaped()
+
+
+def test_a_crash_in_the_child_is_reported_with_its_traceback(forks):
+    def lines():
+        yield RawLine("x", 1, "fine")
+        raise ValueError("reader bug")
+
+    events = worker.parse_forked(lines, lambda ls: parse_lines(ls), lambda: (), lambda: None)
+    with pytest.raises(RuntimeError, match="(?s)parse worker process failed.*ValueError: reader bug"):
+        list(events)
+    assert forks.reaped()
+
+
+def test_stopping_early_stops_and_reaps_the_child(forks):
+    def lines():
+        for i in range(10**9):  # far more than the pipe holds: the child blocks on it
+            yield RawLine("x", i + 1, f"line {i}")
+
+    events = worker.parse_forked(lines, lambda ls: parse_lines(ls), lambda: (), lambda: None)
+    first = next(events)
+    assert first.message == "line 0"
+    events.close()
+    assert forks.reaped()
+
+
+def test_events_arrive_whole_and_in_order():
+    texts = [f"2026-01-01 00:00:{i % 60:02d},000 E [1] azmlinfsrv - err {i}" for i in range(3 * worker.BATCH + 7)]
+    lines = [RawLine("s", i + 1, t) for i, t in enumerate(texts)]
+    stats, got = ParseStats(), []
+    done: list[tuple] = []
+    forked = list(
+        worker.parse_forked(
+            lambda: lines, lambda ls: parse_lines(ls, stats), lambda: (stats.lines, dict(stats.formats)), lambda *a: done.append(a)
+        )
+    )
+    got = list(parse_lines(lines))
+    assert forked == got
+    assert done == [(len(lines), {"azmlinfsrv": len(lines)})]
+    assert stats.lines == 0  # the child counted: this process only hears the totals
+
+
+def test_when_a_child_is_worth_it(tmp_path, monkeypatch):
+    small = tmp_path / "small.log"
+    small.write_text("x\n")
+    big = tmp_path / "big.log"
+    big.write_bytes(b"y" * worker.MIN_BYTES)
+    monkeypatch.setattr(worker, "cores", lambda: 2)
+    assert not worker.worthwhile([str(small)], 0)
+    assert worker.worthwhile([str(big)], 0)
+    assert worker.worthwhile([str(small), str(big)], 0)
+    assert worker.worthwhile([str(small)], 2)  # asked for
+    assert not worker.worthwhile([str(big)], 1)
+    assert not worker.worthwhile([str(big), "-"], 2)  # stdin is read here
+    assert not worker.worthwhile([str(tmp_path)], 2)
+    monkeypatch.setattr(worker, "cores", lambda: 1)
+    assert not worker.worthwhile([str(big)], 0)
+
+
+def test_the_cli_option_picks_the_path_and_the_answer_stays(cli, tmp_path):
+    log = ROOT / "examples" / "oom-gunicorn.log"
+    one, two = cli("diagnose", "--json", "--jobs", "1", str(log)), cli("diagnose", "--json", "-j", "2", str(log))
+    assert one.code == two.code == 1
+    assert one.out == two.out
+    assert cli("diagnose", "--jobs", "3", str(log)).code == 2
