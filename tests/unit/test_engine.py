@@ -42,8 +42,8 @@ def ev(message: str, line: int = 1, ts: datetime | None = None, source: str = "s
                  timestamp=ts, fields=fields, **kw)
 
 
-def run(rule: Rule, events: list[Event], keep: int = 64):
-    engine = Engine([rule], keep=keep)
+def run(rule: Rule, events: list[Event], keep: int = 64, prefilter: bool = True):
+    engine = Engine([rule], keep=keep, prefilter=prefilter)
     for e in events:
         engine.feed(e)
     return engine.finish()
@@ -87,6 +87,15 @@ def fires(rule: Rule, events: list[Event]) -> bool:
         ("{fields.pod|exists: false}", ev("x"), True),
         ("{fields.reasons: Evicted}", ev("x", fields={"reasons": ["OOMKilled", "Evicted"]}), True),
         ("{fields.reasons: Pending}", ev("x", fields={"reasons": ["OOMKilled", "Evicted"]}), False),
+        # value gates that prove a one-test matcher on their own (the matcher is not run again)
+        ("{fields.status: [200, 201]}", ev("x", fields={"status": 201}), True),
+        ("{fields.status: [200, 201]}", ev("x", fields={"status": 201.0}), True),
+        ("{fields.status: [200, 201]}", ev("x", fields={"status": "201"}), True),
+        ("{fields.status: [200, 201]}", ev("x", fields={"status": 202}), False),
+        ("{fields.status: [200, 201]}", ev("x", fields={"status": None}), False),
+        ("{fields.kind: [access, boot]}", ev("x", fields={"kind": ["other", "boot"]}), True),
+        ("{fields.kind: access}", ev("x", fields={"kind": "Access"}), False),
+        ("{fields.kind: access, message|contains: slow}", ev("fast", fields={"kind": "access"}), False),
         ("{level: error}", ev("x", level=Level.ERROR), True),
         ("{level: error}", ev("x"), False),
         ("{component: kernel, message|contains: oom}", ev("oom-kill", component="kernel"), True),
@@ -103,6 +112,7 @@ def fires(rule: Rule, events: list[Event]) -> bool:
 def test_matcher_semantics(tmp_path, test, event, hit):
     rule = make_rule(tmp_path, f"m: {test}", "m")
     assert fires(rule, [event]) is hit
+    assert bool(run(rule, [event], prefilter=False)) is hit  # every matcher run on every event
 
 
 def test_prefilter_takes_the_longest_literal(tmp_path):
