@@ -14,14 +14,14 @@ child ignores Ctrl-C (the parent reports it) and stops when the parent closes th
 from __future__ import annotations
 
 import os
-import pickle
-import signal
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from diagnoser.errors import DiagnoserError
 from diagnoser.model import Event, RawLine
+
+# pickle, signal and traceback are imported where a child is forked: most runs never fork, and the
+# three cost 2.5 ms of start-up.
 
 BATCH = 256  # events per pickled message (~60 kB): amortises the pickle, and several fit in the pipe
 PIPE_BUFFER = 1 << 16
@@ -82,6 +82,10 @@ def _encode(ev: Event) -> tuple:
 
 def _child(write_fd: int, parse: Callable[[], tuple[Iterator[Event], Callable[[], tuple]]]) -> None:
     """Parse and stream the events to `write_fd`, then the totals; never returns."""
+    import pickle
+    import signal
+    import traceback
+
     code = 0
     out = open(write_fd, "wb", buffering=PIPE_BUFFER)  # noqa: SIM115 - os._exit ends the process
     dump = pickle.dump
@@ -141,6 +145,9 @@ def parse_forked(
     in this process before the generator ends (parse stats, read warnings). An input error in the
     child is raised here as itself.
     """
+    import pickle
+    import signal
+
     read_fd, write_fd = os.pipe()
     _widen(write_fd)
     pid = os.fork()
