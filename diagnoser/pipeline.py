@@ -134,10 +134,23 @@ def _chain(sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[s
 
 def _diagnose_sources(sources: Sequence[InputSource], options: Options, stdin: BinaryIO | None) -> Report:
     """Diagnose files and/or stdin, parsing large files in a second process where that pays."""
-    notes: list[str] = []
     names = [s.name for s in sources]
-    if not worker.worthwhile([s.path for s in sources], options.jobs):
-        return diagnose_lines(_chain(sources, stdin, notes), names, options, notes)
+    if worker.worthwhile([s.path for s in sources], options.jobs):
+        try:
+            return _diagnose_forked(sources, options, names)
+        except worker.WorkerFailed:
+            # A bug or a kill in the child: the files are still there, so read them again here.
+            # The report is the one the child would have given, only later.
+            import logging
+
+            logging.getLogger(__name__).debug("parse worker failed; parsing in this process", exc_info=True)
+    notes: list[str] = []
+    return diagnose_lines(_chain(sources, stdin, notes), names, options, notes)
+
+
+def _diagnose_forked(sources: Sequence[InputSource], options: Options, names: list[str]) -> Report:
+    """Diagnose regular files parsed by a forked child (diagnoser/parse/worker.py)."""
+    notes: list[str] = []
     stats = ParseStats()
 
     def totals() -> tuple:  # runs in the child: its stats and notes
@@ -149,7 +162,7 @@ def _diagnose_sources(sources: Sequence[InputSource], options: Options, stdin: B
         notes.extend(read_notes)
 
     events = worker.parse_forked(
-        lambda: _chain(sources, stdin, notes), lambda lines: parse_lines(lines, stats), totals, finish
+        lambda: _chain(sources, None, notes), lambda lines: parse_lines(lines, stats), totals, finish
     )
     with contextlib.closing(events):  # an error here stops the child at once
         return _diagnose_events(events, stats, names, options, notes)

@@ -29,6 +29,10 @@ PIPE_SIZE = 1 << 20  # the child runs up to this far ahead; the default 64 kB pi
 MIN_BYTES = 1 << 20  # smaller inputs parse in well under a second: not worth a second process
 
 
+class WorkerFailed(RuntimeError):
+    """The child stopped without finishing for a reason other than bad input (a bug, or killed)."""
+
+
 def cores() -> int:
     """Return how many cores this process may run on."""
     try:
@@ -143,7 +147,7 @@ def parse_forked(
 
     `totals()` runs in the child after the last event; what it returns is passed to `finish(*totals)`
     in this process before the generator ends (parse stats, read warnings). An input error in the
-    child is raised here as itself.
+    child is raised here as itself; any other failure there raises WorkerFailed.
     """
     import pickle
     import signal
@@ -163,7 +167,9 @@ def parse_forked(
                 try:
                     msg = load(inp)
                 except EOFError:
-                    raise RuntimeError("the parse worker process ended without finishing (killed?)") from None
+                    raise WorkerFailed("the parse worker process ended without finishing (killed?)") from None
+                except pickle.UnpicklingError as exc:
+                    raise WorkerFailed(f"the parse worker process sent a broken message: {exc}") from None
                 tag = msg[0]
                 if tag == "events":
                     for t in msg[1]:
@@ -176,7 +182,7 @@ def parse_forked(
                     _, kind, message, location, hint = msg
                     raise kind(message, location, hint)
                 else:
-                    raise RuntimeError(f"the parse worker process failed:\n{msg[1]}")
+                    raise WorkerFailed(f"the parse worker process failed:\n{msg[1]}")
     finally:
         if not finished:
             try:

@@ -152,3 +152,24 @@ def test_the_cli_option_picks_the_path_and_the_answer_stays(cli, tmp_path):
     assert one.code == two.code == 1
     assert one.out == two.out
     assert cli("diagnose", "--jobs", "3", str(log)).code == 2
+
+
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_failed_child_costs_time_not_the_report(tmp_path, rules, monkeypatch, forks, how):
+    case = next(c for c in CASES if c.label == "oom_worker_reboot")
+    serial = _report(case.inputs, rules, 1)
+    seen = []
+    real = worker._encode
+
+    def flaky(ev):
+        seen.append(ev)
+        if len(seen) == 3:  # in the child, after a batch of events has been encoded
+            if how == "raises":
+                raise ValueError("encoder bug")
+            os._exit(9)  # as if the OOM killer took it
+        return real(ev)
+
+    monkeypatch.setattr(worker, "_encode", flaky)
+    assert _report(case.inputs, rules, 2) == serial
+    assert forks.reaped()
+    assert seen == []  # this process never encoded: it parsed again after the child failed
