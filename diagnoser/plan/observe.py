@@ -9,11 +9,12 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from diagnoser.lazyre import LazyRegex
 from diagnoser.model import Event, Platform
 
+_ONE_SECOND = timedelta(seconds=1)
 # azmlinfsrv >= 0.8 banner (azureml_inference_server_http/amlserver.py): "Worker Count: 1",
 # "Worker Timeout (seconds): 300"; AML base images also print WORKER_TIMEOUT / WORKER_COUNT.
 _WORKER_COUNT = LazyRegex(r"\bworker[ _]count\b\)?\s*[:=]\s*(\d+)", re.I)
@@ -300,6 +301,11 @@ class Observations:
     duration_max_ms: float = 0.0
     ok_duration_max_ms: float = 0.0  # slowest request that succeeded: failed ones may have been cut short
     per_second: Counter[datetime] = field(default_factory=Counter)  # access lines per second (bounded)
+    # The second being counted: access lines come in time order, so most fall in the second before
+    # them; they are counted here and added to per_second once, when another second starts.
+    _second: datetime | None = field(default=None, repr=False)
+    _second_end: datetime | None = field(default=None, repr=False)
+    _second_n: int = field(default=0, repr=False)
 
     def feed(self, event: Event) -> None:
         """Update the facts from one event."""
@@ -466,13 +472,27 @@ class Observations:
             else:
                 # Deterministic thinning keeps the sample spread over the whole input.
                 self.durations_ms[self.duration_count % SAMPLE_SIZE] = float(duration)
-        if event.timestamp is not None:
-            second = event.timestamp.replace(microsecond=0)
-            self.per_second[second] += 1
-            if len(self.per_second) > 4096:
-                # Keep the busiest seconds only: memory stays flat on long inputs.
-                for key, _ in self.per_second.most_common()[2048:]:
-                    del self.per_second[key]
+        ts = event.timestamp
+        if ts is not None:
+            start = self._second
+            # Same tzinfo object: the comparison is cheap and never mixes naive with aware times.
+            if start is not None and ts.tzinfo is start.tzinfo and start <= ts < self._second_end:  # type: ignore[operator]
+                self._second_n += 1
+            else:
+                self._count_second()
+                start = self._second = ts.replace(microsecond=0)
+                self._second_end = start + _ONE_SECOND
+                self._second_n = 1
+
+    def _count_second(self) -> None:
+        """Add the second being counted to per_second, keeping the busiest seconds only (flat memory)."""
+        if self._second is None:
+            return
+        self.per_second[self._second] += self._second_n
+        self._second, self._second_n = None, 0
+        if len(self.per_second) > 4096:
+            for key, _ in self.per_second.most_common()[2048:]:
+                del self.per_second[key]
 
     @property
     def platforms(self) -> tuple[Platform, ...]:
@@ -494,6 +514,7 @@ class Observations:
     @property
     def peak_rps(self) -> int | None:
         """Return the largest number of requests seen in one second, if access lines had times."""
+        self._count_second()
         return max(self.per_second.values()) if self.per_second else None
 
     @property

@@ -29,6 +29,36 @@ def test_seed_page_replica_example_gives_286():
     assert "ceil(20 rps x 10 s / 0.7 / 1 per container) = 286" in s.reasoning
 
 
+def _access_at(obs: Observations, *times: datetime | None) -> None:
+    for i, ts in enumerate(times):
+        obs.feed(Event("t", i + 1, "x", "x", "nginx", timestamp=ts, fields={"kind": "access", "status": 200}))
+
+
+def test_peak_rps_counts_each_second_wherever_its_lines_are():
+    utc = timezone.utc
+    a, b = datetime(2024, 1, 1, 0, 0, 1, tzinfo=utc), datetime(2024, 1, 1, 0, 0, 2, tzinfo=utc)
+    obs = Observations()
+    _access_at(obs, *(a + timedelta(microseconds=i) for i in range(5)), b, b, b)
+    _access_at(obs, a + timedelta(milliseconds=999), a, None)  # second a again, after b; an untimed line
+    assert obs.peak_rps == 7
+    assert obs.peak_rps == 7  # reading it twice changes nothing
+    # The same instant in another offset is the same second; a naive time is its own.
+    plus_one = timezone(timedelta(hours=1))
+    _access_at(obs, *(b.astimezone(plus_one) for _ in range(5)), datetime(2024, 1, 1, 0, 0, 2))
+    assert obs.peak_rps == 8
+    assert Observations().peak_rps is None
+
+
+def test_peak_rps_memory_stays_bounded_and_keeps_the_busiest_second():
+    obs = Observations()
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    busy = start + timedelta(seconds=100)
+    _access_at(obs, *(busy for _ in range(9)))
+    _access_at(obs, *(start + timedelta(seconds=200 + i) for i in range(10_000)))
+    assert obs.peak_rps == 9
+    assert len(obs.per_second) <= 4097
+
+
 def test_replicas_from_access_lines_when_flags_absent():
     obs = Observations()
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
