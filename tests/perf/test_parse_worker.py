@@ -173,3 +173,40 @@ def test_a_failed_child_costs_time_not_the_report(tmp_path, rules, monkeypatch, 
     assert _report(case.inputs, rules, 2) == serial
     assert forks.reaped()
     assert seen == []  # this process never encoded: it parsed again after the child failed
+
+
+def test_ctrl_c_stops_both_processes_quietly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import default_sigint
+
+    big = tmp_path / "big.log"
+    line = b'10.0.0.1 - - [01/Nov/2026:00:00:00 +0000] "POST /score HTTP/1.1" 200 12 "-" "k6/0.48"\n'
+    big.write_bytes(line * 400_000)  # ~36 MB: several seconds of work
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "diagnoser", "--jobs", "2", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=default_sigint,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    time.sleep(1.5)
+    assert proc.poll() is None, "finished before the interrupt: make the log bigger"
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches every process of the group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().strip().endswith("interrupted")
+    assert "Traceback" not in err.decode()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break  # nothing of the group is left
+        time.sleep(0.05)
+    else:
+        pytest.fail("the parse worker outlived its parent")
