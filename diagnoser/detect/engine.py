@@ -272,7 +272,8 @@ class _Hit:
         self.timestamp = ev.timestamp
         self.source = ev.source
         self.line = ev.line
-        self.text = clip_record(ev.text, TEXT_MAX)
+        text = ev.text
+        self.text = text if len(text) <= TEXT_MAX else clip_record(text, TEXT_MAX)
         self.mask = mask
 
 
@@ -430,7 +431,7 @@ class Engine:
         self.keep = keep
         self.events = 0
         self.prefilter = prefilter
-        self._last_ts: dict[str, tuple[float, datetime]] = {}
+        self._last_ts: dict[str, datetime] = {}  # per source: the last timestamp seen
         self._states = [_RuleState(len(r.matchers), keep) for r in self.rules]
         self._text_gated: dict[str, list[tuple[tuple[str, ...], _CompiledMatcher]]] = {"message": [], "text": []}
         self._field_gated: dict[str, list[_CompiledMatcher]] = {}
@@ -545,14 +546,11 @@ class Engine:
         """Match one event (call in input order)."""
         self.events += 1
         seq = self.events
-        ts = event.timestamp
-        if ts is not None:
-            t: float | None = _epoch(ts)
-            when: datetime | None = ts
-            self._last_ts[event.source] = (t, ts)  # type: ignore[assignment]
+        when = event.timestamp
+        if when is not None:
+            self._last_ts[event.source] = when
         else:
-            prev = self._last_ts.get(event.source)
-            t, when = prev if prev is not None else (None, None)
+            when = self._last_ts.get(event.source)
         candidates = self._candidates(event) if self.prefilter else self._all
         if not candidates:
             return
@@ -565,6 +563,9 @@ class Engine:
             masks[cm.rule] = masks.get(cm.rule, 0) | cm.bit
             if caps:
                 caps_by_rule.setdefault(cm.rule, {}).update(caps)
+        if not masks:
+            return
+        t = _epoch(when) if when is not None else None  # only events that hit need it
         for ri, mask in masks.items():
             self._record(ri, mask, seq, t, when, event, caps_by_rule.get(ri))
 
@@ -623,9 +624,19 @@ class Engine:
     ) -> None:
         state = self._states[ri]
         hit = _Hit(seq, t, when, ev, mask)
-        state.masks[mask] = state.masks.get(mask, 0) + 1
+        masks = state.masks
+        masks[mask] = masks.get(mask, 0) + 1
         if caps:
             state.captures.update(caps)
+        if not mask & (mask - 1):  # one matcher of the rule: the usual case
+            i = mask.bit_length() - 1
+            state.counts[i] += 1
+            first = state.first[i]
+            if len(first) < self.keep:
+                first.append(hit)
+            else:
+                state.last[i].append(hit)
+            return
         i = 0
         while mask:
             if mask & 1:
