@@ -473,8 +473,9 @@ class Engine:
         self._text_rank = {
             id(cm): rank for rank, cm in enumerate(cm for _, _, _, cms in self._text_scan for cm in cms)
         }
-        # When the text is the message (a line without framing: 40 % of a typical log), one scan of
-        # both fields' needles together answers for both.
+        # When the message is the text, or a part of it (the text less its framing: most lines), one
+        # scan of the text for both fields' needles answers for both. A needle met only in the framing
+        # makes a matcher a candidate in vain (it runs and fails), never the reverse.
         self._joint: tuple[LiteralSet, list[tuple[_CompiledMatcher, ...]]] | None = None
         if len(self._text_scan) == 2:
             per_needle: dict[str, dict[int, _CompiledMatcher]] = {}
@@ -573,7 +574,7 @@ class Engine:
         """Return the matchers that can hold for `event`: only those run (in the canonical order)."""
         candidates: list[_CompiledMatcher] = []
         text = event.text
-        if self._joint is not None and text == event.message and text.isascii():
+        if self._joint is not None and (text == event.message or event.message in text) and text.isascii():
             scanner, owners = self._joint
             found = scanner.which(text)
             if len(found) == 1:
