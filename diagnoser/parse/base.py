@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -159,8 +160,12 @@ def ymd_hms(s: str, frac: str = "", off: str = "") -> datetime | None:
 
 def clf_time(s: str) -> datetime | None:
     """Return the datetime of a common-log-format time '25/Nov/2026:02:31:49 +0000'."""
+    # Access logs write many lines per second: the last stamp read is the next one's, mostly.
+    last = _CLF_LAST
+    if s == last[0]:
+        return last[1]
     try:
-        return datetime(
+        d = datetime(
             int(s[7:11]),
             MONTHS[s[3:6]],
             int(s[0:2]),
@@ -172,15 +177,29 @@ def clf_time(s: str) -> datetime | None:
         )
     except (ValueError, KeyError, IndexError):
         return None
+    last[0], last[1] = s, d
+    return d
+
+
+_CLF_LAST: list = ["", None]  # the last stamp clf_time read and its datetime (datetimes are immutable)
+
+
+def _this_year() -> int:
+    """Return the current year, read from the clock at most once a minute (klog lines have no year)."""
+    now = time.monotonic()
+    if now - _YEAR[1] > 60:
+        _YEAR[0], _YEAR[1] = datetime.now(UTC).year, now
+    return _YEAR[0]
+
+
+_YEAR = [0, float("-inf")]  # (year, monotonic time it was read)
 
 
 def no_year(month: int, day: int, hms: str, frac: str = "") -> datetime | None:
     """Return a UTC datetime for a stamp without a year (syslog, klog), in the current year."""
     try:
         us = int((frac + "000000")[:6]) if frac else 0
-        return datetime(
-            datetime.now(UTC).year, month, day, int(hms[0:2]), int(hms[3:5]), int(hms[6:8]), us, UTC
-        )
+        return datetime(_this_year(), month, day, int(hms[0:2]), int(hms[3:5]), int(hms[6:8]), us, UTC)
     except (ValueError, IndexError):
         return None
 

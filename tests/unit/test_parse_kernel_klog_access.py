@@ -59,3 +59,14 @@ def test_azureml_frontend_lines():
     assert acc[1].fields["duration_ms"] == 60002.0 and acc[1].component == "azureml-fe"
     assert round(acc[0].fields["duration_ms"], 3) == 3864.93
     assert kinds(evs, "request")[0].fields["method"] == "GET"
+
+
+def test_clf_time_memo_never_answers_for_another_stamp():
+    from diagnoser.parse.base import clf_time
+
+    stamps = ["01/Nov/2026:00:07:43 +0000", "01/Nov/2026:00:07:43 +0100", "01/Nov/2026:00:07:44 +0000", "bad"]
+    expected = [clf_time(s) for s in stamps]
+    for s, want in zip(stamps * 3, expected * 3):  # each one again, after the others
+        assert clf_time(s) == want
+        assert want is None or clf_time(s).utcoffset() == want.utcoffset()
+    assert expected[0] != expected[1] and expected[3] is None
