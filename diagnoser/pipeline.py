@@ -39,7 +39,7 @@ class Options:
     classifier: bool = True  # combine the shipped classifier with the rules (False: rules alone)
     prefilter: bool = True  # skip work that cannot change the report (False: every matcher on every event)
     redactor: Redactor = DEFAULT  # for bundles and quoted lines; renderers redact the report again
-    jobs: int = 0  # processes: 1 parses here, 2 parses large files in a forked child, 0 decides by cores and size
+    jobs: int = 0  # 1: parse here; 2: parse files in a forked child; 0: 2 for large files on 2+ cores
 
 
 def _suspicious(event: Event) -> bool:
@@ -65,7 +65,11 @@ def diagnose_lines(
 
 
 def _diagnose_events(
-    events: Iterable[Event], stats: ParseStats, sources: Sequence[str], options: Options, notes: list[str] | None
+    events: Iterable[Event],
+    stats: ParseStats,
+    sources: Sequence[str],
+    options: Options,
+    notes: list[str] | None,
 ) -> Report:
     """Detect, rank and plan over parsed events; `stats` and `notes` are complete once `events` ends."""
     rules = options.rules if options.rules is not None else load_rules(lean=True)

@@ -483,10 +483,9 @@ class Engine:
                 for needle, own in zip(scanner.needles, owners, strict=True):
                     per_needle.setdefault(needle, {}).update((id(cm), cm) for cm in own)
             joint = sorted(per_needle)
-            self._joint = (
-                LiteralSet(joint),
-                [tuple(sorted(per_needle[n].values(), key=lambda cm: self._text_rank[id(cm)])) for n in joint],
-            )
+            rank = self._text_rank
+            owners_of = [tuple(sorted(per_needle[n].values(), key=lambda cm: rank[id(cm)])) for n in joint]
+            self._joint = (LiteralSet(joint), owners_of)
         # Every matcher in the canonical order, for the unfiltered path (prefilter=False).
         seen: dict[int, _CompiledMatcher] = {}
         for _, _, _, cms in self._text_scan:

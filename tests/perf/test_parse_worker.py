@@ -64,9 +64,17 @@ def test_every_corpus_case_gives_the_same_report_in_a_child(rules, forks):
 
 def test_several_files_keep_their_order_stats_and_read_warnings(tmp_path, rules):
     a = tmp_path / "a.log"
-    a.write_bytes(b"".join(b"10.0.0.1 - - [01/Nov/2026:00:00:%02d +0000] \"GET / HTTP/1.1\" 503 1\n" % i for i in range(40)))
+    a.write_bytes(
+        b"".join(
+            b'10.0.0.1 - - [01/Nov/2026:00:00:%02d +0000] "GET / HTTP/1.1" 503 1\n' % i for i in range(40)
+        )
+    )
     b = tmp_path / "b.log.gz"
-    b.write_bytes(gzip.compress(b"bad \xff byte\n" + b"[2026-01-01 00:00:00 +0000] [7] [CRITICAL] WORKER TIMEOUT (pid:9)\n" * 3))
+    b.write_bytes(
+        gzip.compress(
+            b"bad \xff byte\n" + b"[2026-01-01 00:00:00 +0000] [7] [CRITICAL] WORKER TIMEOUT (pid:9)\n" * 3
+        )
+    )
     c = tmp_path / "c.log"
     c.write_bytes(b"x" * (2 << 20) + b"\nKilled\n")  # a line cut at 1 MiB
     serial, forked = _report([a, b, c], rules, 1), _report([a, b, c], rules, 2)
@@ -114,13 +122,18 @@ def test_stopping_early_stops_and_reaps_the_child(forks):
 
 
 def test_events_arrive_whole_and_in_order():
-    texts = [f"2026-01-01 00:00:{i % 60:02d},000 E [1] azmlinfsrv - err {i}" for i in range(3 * worker.BATCH + 7)]
+    texts = [
+        f"2026-01-01 00:00:{i % 60:02d},000 E [1] azmlinfsrv - err {i}" for i in range(3 * worker.BATCH + 7)
+    ]
     lines = [RawLine("s", i + 1, t) for i, t in enumerate(texts)]
     stats, got = ParseStats(), []
     done: list[tuple] = []
     forked = list(
         worker.parse_forked(
-            lambda: lines, lambda ls: parse_lines(ls, stats), lambda: (stats.lines, dict(stats.formats)), lambda *a: done.append(a)
+            lambda: lines,
+            lambda ls: parse_lines(ls, stats),
+            lambda: (stats.lines, dict(stats.formats)),
+            lambda *a: done.append(a),
         )
     )
     got = list(parse_lines(lines))
@@ -148,7 +161,10 @@ def test_when_a_child_is_worth_it(tmp_path, monkeypatch):
 
 def test_the_cli_option_picks_the_path_and_the_answer_stays(cli, tmp_path):
     log = ROOT / "examples" / "oom-gunicorn.log"
-    one, two = cli("diagnose", "--json", "--jobs", "1", str(log)), cli("diagnose", "--json", "-j", "2", str(log))
+    one, two = (
+        cli("diagnose", "--json", "--jobs", "1", str(log)),
+        cli("diagnose", "--json", "-j", "2", str(log)),
+    )
     assert one.code == two.code == 1
     assert one.out == two.out
     assert cli("diagnose", "--jobs", "3", str(log)).code == 2
