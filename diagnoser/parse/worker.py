@@ -180,7 +180,11 @@ def parse_forked(
                     return
                 elif tag == "error":
                     _, kind, message, location, hint = msg
-                    raise kind(message, location, hint)
+                    try:
+                        error = kind(message, location, hint)
+                    except TypeError:  # a subclass built differently: the message is what matters
+                        error = DiagnoserError(message, location, hint)
+                    raise error
                 else:
                     raise WorkerFailed(f"the parse worker process failed:\n{msg[1]}")
     finally:
