@@ -14,6 +14,7 @@ child ignores Ctrl-C (the parent reports it) and stops when the parent closes th
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -62,7 +63,8 @@ def worthwhile(paths: Iterable[str], jobs: int) -> bool:
         total += st.st_size
     if jobs >= 2:
         return True
-    return cores() >= 2 and total >= MIN_BYTES
+    # Automatically on Linux only: macOS system libraries are not safe to use in a forked child.
+    return sys.platform.startswith("linux") and cores() >= 2 and total >= MIN_BYTES
 
 
 def _encode(ev: Event) -> tuple:

@@ -157,6 +157,10 @@ def test_when_a_child_is_worth_it(tmp_path, monkeypatch):
     assert not worker.worthwhile([str(tmp_path)], 2)
     monkeypatch.setattr(worker, "cores", lambda: 1)
     assert not worker.worthwhile([str(big)], 0)
+    monkeypatch.setattr(worker, "cores", lambda: 8)
+    monkeypatch.setattr(worker.sys, "platform", "darwin")
+    assert not worker.worthwhile([str(big)], 0)  # fork-unsafe system libraries: only when asked
+    assert worker.worthwhile([str(big)], 2)
 
 
 def test_the_cli_option_picks_the_path_and_the_answer_stays(cli, tmp_path):
