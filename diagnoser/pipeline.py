@@ -218,6 +218,8 @@ def diagnose_service(
     """Collect the service from the chosen sources, then diagnose it together with any files."""
     from diagnoser.collect.base import collect_service
 
+    options = options or Options()
+    request = dataclasses.replace(request, redactor=options.redactor)  # --no-redact reaches collection too
     outcome = collect_service(request, kinds, have_other_input=bool(sources))
     meta = {
         "service": request.service,

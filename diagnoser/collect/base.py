@@ -13,7 +13,7 @@ from diagnoser.collect.kinds import SourceKind  # re-exported (see __all__): the
 from diagnoser.errors import CollectorError, CollectorUnavailable, ConfigError
 from diagnoser.model import RawLine
 from diagnoser.redact import DEFAULT as DEFAULT_REDACTOR
-from diagnoser.redact import redact
+from diagnoser.redact import Redactor, redact
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ class Request:
     timeout: float = DEFAULT_TIMEOUT
     journal: tuple[str, ...] = ()  # journal files or directories; empty: the system journal
     targets: tuple[str, ...] = ()  # pod / container names and ids found by earlier collectors
+    # Applied to everything collected before it goes further (a bundle, the report). The run's own:
+    # `--redact-pattern` adds to it, `--no-redact` turns it off.
+    redactor: Redactor = DEFAULT_REDACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +92,19 @@ class Collector(ABC):
 
 
 def piece(source: str, lines: Iterable[str]) -> Piece:
-    """Return a Piece of redacted lines without line breaks inside them."""
-    parts = (
-        RawLine(source, 0, part.rstrip("\r").replace("\x00", "")) for line in lines for part in line.split("\n")
-    )
-    out = [raw.text for raw in DEFAULT_REDACTOR.lines(parts)]  # a private key's body goes with its BEGIN line
+    """Return a Piece of lines without line breaks inside them (collect_service redacts it)."""
+    out = [part.rstrip("\r").replace("\x00", "") for line in lines for part in line.split("\n")]
     while out and out[-1] == "":
         out.pop()
     return Piece(source, tuple(out))
+
+
+def redacted(found: Piece, redactor: Redactor) -> Piece:
+    """Return `found` with its secrets masked; a private key's body goes with its BEGIN line."""
+    if not redactor.enabled:
+        return found
+    raws = (RawLine(found.source, 0, text) for text in found.lines)
+    return Piece(found.source, tuple(raw.text for raw in redactor.lines(raws)))
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)")
@@ -190,7 +198,7 @@ def collect_service(
         if auto and not found.pieces:
             skipped.append(f"{kind}: nothing about {request.service!r} at {found.where}")
             continue
-        pieces.extend(found.pieces)
+        pieces.extend(redacted(p, request.redactor) for p in found.pieces)
         warnings.extend(f"{kind}: {w}" for w in found.warnings)
         targets.extend(found.targets)
         used.append(f"{kind} ({found.where})")
@@ -224,6 +232,7 @@ __all__ = [
     "parse_since",
     "piece",
     "redact",
+    "redacted",
     "suggest",
     "unavailable",
 ]

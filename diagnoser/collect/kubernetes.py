@@ -99,7 +99,8 @@ class KubernetesCollector(Collector):
         for pod in pods:
             name = pod["metadata"]["name"]
             targets.append(name)
-            pieces.append(piece(f"k8s:{ns}/{name}", [json.dumps(_clean_pod(pod), separators=(",", ":"))]))
+            clean = _clean_pod(pod, redact_env=request.redactor.enabled)
+            pieces.append(piece(f"k8s:{ns}/{name}", [json.dumps(clean, separators=(",", ":"))]))
             for owner in pod["metadata"].get("ownerReferences") or []:
                 found.owners.add(owner.get("name", ""))
             if _unscheduled(pod):
@@ -344,15 +345,15 @@ def _first(obj: dict[str, Any], keys: tuple[str, ...], kind: str = "Event") -> d
     return head
 
 
-def _clean_pod(pod: dict[str, Any]) -> dict[str, Any]:
-    """Return the pod as kubectl prints it, without managedFields and with secret env values redacted."""
+def _clean_pod(pod: dict[str, Any], redact_env: bool = True) -> dict[str, Any]:
+    """Return the pod as kubectl prints it, without managedFields, secret env values redacted unless told."""
     pod = {"apiVersion": "v1", "kind": "Pod", **_clean(pod)}
     spec = dict(pod.get("spec") or {})
     for key in ("containers", "initContainers"):
         containers = []
         for c in spec.get(key) or []:
             c = dict(c)
-            if c.get("env"):
+            if c.get("env") and redact_env:
                 c["env"] = [_redact_env(e) for e in c["env"]]
             containers.append(c)
         if key in spec:
