@@ -28,11 +28,22 @@ from diagnoser.parse import (
 )
 from diagnoser.parse import traceback as tb
 from diagnoser.parse.base import MAX_LINE, MAX_RECORD, Rec, cap, iso, make_event
-from diagnoser.parse.kubectl import Block, Describe, Document, Table, headerless_event
 
 if TYPE_CHECKING:
-    from diagnoser.parse import ParseStats
+    from types import ModuleType
 
+    from diagnoser.parse import ParseStats
+    from diagnoser.parse.kubectl import Block
+
+
+
+def _kubectl() -> ModuleType:
+    """Return the kubectl block parsers, imported when a line may start one (2 ms of start-up otherwise)."""
+    if not _KUBECTL:
+        from diagnoser.parse import kubectl
+
+        _KUBECTL.append(kubectl)
+    return _KUBECTL[0]
 
 
 def _debug(message: str, *args: object) -> None:
@@ -47,6 +58,7 @@ _MONTH_INITIALS = frozenset("JFMASOND")
 _PREFIX_KINDS = ("[pod/", "[deployment/", "[job/", "[statefulset/", "[daemonset/", "[replicaset/")
 _DMESG_T_DAYS = ("[Mon ", "[Tue ", "[Wed ", "[Thu ", "[Fri ", "[Sat ", "[Sun ")
 _ROW_FIRST = frozenset(" \tNW<abcdefghijklmnopqrstuvwxyz")  # first characters of an events-table row
+_KUBECTL: list[ModuleType] = []  # diagnoser.parse.kubectl once a line may be kubectl output
 MAX_QUOTE = 2000  # quoted lines held before deciding; a longer all-quoted paragraph is taken as quoted
 
 
@@ -269,18 +281,20 @@ class Engine:
         c = text[0]
         blk: Block | None = None
         if c == "N" or c == "L" or c == " ":
-            base = Describe.start(text)
+            kubectl = _kubectl()
+            base = kubectl.Describe.start(text)
             if base is not None:
-                blk = Describe(raw, base)
-                for ev in blk.pending:
+                blk = describe = kubectl.Describe(raw, base)
+                for ev in describe.pending:
                     self.out.append(ev)
-                blk.pending = []
-            elif (kind := Table.start(text)) is not None:
-                blk = Table(raw, kind)
+                describe.pending = []
+            elif (kind := kubectl.Table.start(text)) is not None:
+                blk = kubectl.Table(raw, kind)
         if blk is None and (c == "{" or c == "a" or c == "k"):
-            y = Document.start(text)
+            kubectl = _kubectl()
+            y = kubectl.Document.start(text)
             if y is not None:
-                blk = Document(raw, y)
+                blk = kubectl.Document(raw, y)
         if blk is None:
             return False
         st.block = blk
@@ -413,7 +427,7 @@ class Engine:
             (c in _ROW_FIRST or c.isdigit())
             and ("  " in text or "\t" in text)  # kubectl columns: 2+ spaces or a tab
             and ("Warning" in text or "Normal" in text)
-            and (ev := headerless_event(text)) is not None
+            and (ev := _kubectl().headerless_event(text)) is not None
         ):
             rec.message, rec.format, rec.level, rec.component = ev.message, ev.format, ev.level, ev.component
             rec.fields.update(ev.fields)
