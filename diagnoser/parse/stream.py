@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from diagnoser.parse.kubectl import Block
 
 
-
 def _kubectl() -> ModuleType:
     """Return the kubectl block parsers, imported when a line may start one (2 ms of start-up otherwise)."""
     if not _KUBECTL:
