@@ -220,16 +220,8 @@ class _Glushkov:
 
     def seq(self, items: Any) -> _Part:
         """Return (nullable, first, last) of a sequence, adding its positions and follow links."""
-        nullable, first, last = True, set(), set()
-        for op, av in items:
-            n, f, lst = self.node(op, av)
-            for p in last:
-                self.follow[p] |= f
-            if nullable:
-                first |= f
-            last = (last | lst) if n else lst
-            nullable = nullable and n
-        return nullable, first, last
+        parts = [self.node(op, av) for op, av in items]
+        return self._chain(parts, optional_from=len(parts))
 
     def node(self, op: Any, av: Any) -> _Part:
         ab = self.ab
@@ -267,10 +259,10 @@ class _Glushkov:
             return self._chain(copies, optional_from=lo)
         raise _Unjudged(op)
 
-    def _chain(self, copies: list[_Part], optional_from: int) -> _Part:
-        """Return a sequence of copies whose copies from `optional_from` on may be left out."""
+    def _chain(self, parts: list[_Part], optional_from: int) -> _Part:
+        """Return the concatenation of `parts`, those from index `optional_from` on optional."""
         nullable, first, last = True, set(), set()
-        for i, (n, f, lst) in enumerate(copies):
+        for i, (n, f, lst) in enumerate(parts):
             n = n or i >= optional_from
             for p in last:
                 self.follow[p] |= f
