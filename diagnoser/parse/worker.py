@@ -14,6 +14,7 @@ child ignores Ctrl-C (the parent reports it) and stops when the parent closes th
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -58,7 +59,7 @@ def worthwhile(paths: Iterable[str], jobs: int) -> bool:
             st = os.stat(path)
         except OSError:
             return False
-        if not os.path.isfile(path):
+        if not stat.S_ISREG(st.st_mode):
             return False
         total += st.st_size
     if jobs >= 2:
