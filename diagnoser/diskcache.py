@@ -26,7 +26,6 @@ except ImportError:  # pragma: no cover - CPython always has it
     from hashlib import blake2b
 
 
-
 def debug(message: str, *args: object) -> None:
     """Log at debug level with the current exception; logging is imported only when this happens."""
     import logging

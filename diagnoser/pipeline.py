@@ -54,7 +54,10 @@ def _evidence(event: Event, redactor: Redactor) -> Evidence:
 
 
 def diagnose_lines(
-    lines: Iterable[RawLine], sources: Sequence[str], options: Options | None = None, notes: list[str] | None = None
+    lines: Iterable[RawLine],
+    sources: Sequence[str],
+    options: Options | None = None,
+    notes: list[str] | None = None,
 ) -> Report:
     """Diagnose a stream of raw lines; memory stays bounded whatever its length.
 
@@ -131,7 +134,9 @@ def _diagnose_events(
     )
 
 
-def _chain(sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[str] | None = None) -> Iterator[RawLine]:
+def _chain(
+    sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[str] | None = None
+) -> Iterator[RawLine]:
     """Yield the lines of every source in turn; read warnings go to `notes`."""
     return itertools.chain.from_iterable(read_lines(s, stdin, notes) for s in sources)
 
@@ -172,7 +177,9 @@ def _diagnose_forked(sources: Sequence[InputSource], options: Options, names: li
         return _diagnose_events(events, stats, names, options, notes)
 
 
-def diagnose(sources: Sequence[InputSource], options: Options | None = None, stdin: BinaryIO | None = None) -> Report:
+def diagnose(
+    sources: Sequence[InputSource], options: Options | None = None, stdin: BinaryIO | None = None
+) -> Report:
     """Diagnose files and/or stdin."""
     return _diagnose_sources(sources, options or Options(), stdin)
 

@@ -96,7 +96,9 @@ def order(entries: list[Ranked]) -> list[Ranked]:
     return result
 
 
-def combine(entries: list[Ranked], probabilities: Mapping[str, float], fallback: Finding | None) -> list[Ranked]:
+def combine(
+    entries: list[Ranked], probabilities: Mapping[str, float], fallback: Finding | None
+) -> list[Ranked]:
     """Fold the classifier into the rules' entries: agreement raises confidence, and when no
     rule fired its own sure finding stands alone."""
     if not entries:

@@ -31,6 +31,7 @@ _SECRET_NAMES = (
 _PEM = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
+
 def _spec(pattern: str, flags: int = 0) -> tuple[str, int]:
     """Return a regex as (pattern, flags): the secret patterns compile on first use, not at import."""
     return pattern, flags
@@ -39,12 +40,17 @@ def _spec(pattern: str, flags: int = 0) -> tuple[str, int]:
 # Order matters: whole-token shapes first, then name=value forms (which must not re-redact a mask).
 _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
     # A private key, whole (BEGIN..END in one text, real or JSON-escaped newlines) or from BEGIN on.
-    (_spec(_PEM + r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)", re.S), "<redacted-private-key>"),
+    (
+        _spec(_PEM + r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)", re.S),
+        "<redacted-private-key>",
+    ),
     # JWTs (also a JWT cut short by a length cap): base64url JSON header `{"` = eyJ.
     (_spec(r"\beyJ[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*){0,2}"), "<redacted-jwt>"),
     # Authorization headers: Bearer / Basic / token schemes, quoted or not.
     (
-        _spec(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|sharedaccesssignature)\s+)[^\s\"',;]{4,}"),
+        _spec(
+            r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|sharedaccesssignature)\s+)[^\s\"',;]{4,}"
+        ),
         r"\1" + MASK,
     ),
     (_spec(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]{16,}=*"), r"\1" + MASK),
@@ -78,8 +84,14 @@ _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
             r"(?i)((?:\"|\b)[\w.-]*(?:" + _SECRET_NAMES + r")[\w.-]*\"?\s*[:=]\s*)"
             r"(?:\"(?!<redacted)((?:[^\"\\\n]|\\.){4,})\"|'(?!<redacted)([^'\n]{4,})')"
         ),
-        lambda m: m.group(0) if _counted(m) else m.group(1) + ('"' if m.group(2) is not None else "'") + MASK
-        + ('"' if m.group(2) is not None else "'"),
+        lambda m: (
+            m.group(0)
+            if _counted(m)
+            else m.group(1)
+            + ('"' if m.group(2) is not None else "'")
+            + MASK
+            + ('"' if m.group(2) is not None else "'")
+        ),
     ),
     # name=value / name: value / --name value, for names that say "secret".
     (
@@ -91,6 +103,8 @@ _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
         lambda m: m.group(0) if _counted(m) else m.group(1) + MASK,
     ),
 )
+
+
 @functools.cache
 def secret_patterns() -> tuple[tuple[re.Pattern[str], Any], ...]:
     """Return the built-in secret patterns, compiled (once, when a text first looks like it holds one)."""
@@ -138,7 +152,9 @@ class Redactor:
             for pattern, replacement in secret_patterns():
                 text = pattern.sub(replacement, text)
         if "\n" in text or _PEM_BODY.search(text):
-            text = "\n".join("<redacted-private-key>" if _pem_body(line) else line for line in text.split("\n"))
+            text = "\n".join(
+                "<redacted-private-key>" if _pem_body(line) else line for line in text.split("\n")
+            )
         for pattern in self.extra:
             text = pattern.sub(_extra_mask, text)
         return text
@@ -240,4 +256,13 @@ def redact_report(report: Report, r: Redactor = DEFAULT) -> Report:
     )
 
 
-__all__ = ["DEFAULT", "MASK", "NONE", "Redactor", "secret_patterns", "make_redactor", "redact", "redact_report"]
+__all__ = [
+    "DEFAULT",
+    "MASK",
+    "NONE",
+    "Redactor",
+    "secret_patterns",
+    "make_redactor",
+    "redact",
+    "redact_report",
+]

@@ -9,9 +9,9 @@ Docker's json-file driver writes `{"log": "<line>\\n", "stream": "...", "time": 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-START = datetime(2024, 3, 5, 9, 14, 2, 123456, tzinfo=timezone.utc)
+START = datetime(2024, 3, 5, 9, 14, 2, 123456, tzinfo=UTC)
 
 
 def _stamp(i: int) -> str:

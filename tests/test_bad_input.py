@@ -87,7 +87,9 @@ def test_a_60_mb_line_is_cut_with_a_warning(cli, tmp_path):
     data = r.json()
     assert causes(r)[0] == "oom_worker_reboot"
     assert data["input"]["lines"] == 7
-    assert data["warnings"] == [f"{path}:3: line of {size} bytes cut to its first {MAX_LINE_BYTES} bytes (1 MiB)"]
+    assert data["warnings"] == [
+        f"{path}:3: line of {size} bytes cut to its first {MAX_LINE_BYTES} bytes (1 MiB)"
+    ]
 
 
 def test_crlf_line_ends_read_like_lf(cli):
@@ -130,7 +132,9 @@ def test_gzip_on_stdin_and_concatenated_members(cli):
 
 
 def test_truncated_gzip_is_diagnosed_with_a_warning(cli, tmp_path):
-    body = OOM + b"".join(b"[2024-03-05 10:01:%02d +0000] [15] [INFO] request %d ok\n" % (i % 60, i) for i in range(5000))
+    body = OOM + b"".join(
+        b"[2024-03-05 10:01:%02d +0000] [15] [INFO] request %d ok\n" % (i % 60, i) for i in range(5000)
+    )
     packed = gzip.compress(body)
     path = tmp_path / "cut.log.gz"
     path.write_bytes(packed[: len(packed) // 2])
@@ -139,7 +143,9 @@ def test_truncated_gzip_is_diagnosed_with_a_warning(cli, tmp_path):
     data = r.json()
     n = data["input"]["lines"]
     assert 6 < n < 5006
-    assert data["warnings"] == [f"{path}: compressed data ends early after line {n} (truncated file?); read what was there"]
+    assert data["warnings"] == [
+        f"{path}: compressed data ends early after line {n} (truncated file?); read what was there"
+    ]
 
 
 def test_corrupt_gzip_is_refused(cli, tmp_path):
@@ -147,7 +153,10 @@ def test_corrupt_gzip_is_refused(cli, tmp_path):
     path.write_bytes(b"\x1f\x8b" + b"not deflate at all" * 4)
     r = cli("diagnose", str(path))
     assert r.code == 2
-    assert r.err == f"error: {path}: corrupt gzip data (Error -3 while decompressing data: unknown compression method)\n"
+    assert (
+        r.err
+        == f"error: {path}: corrupt gzip data (Error -3 while decompressing data: unknown compression method)\n"
+    )
 
 
 def test_empty_input(cli, tmp_path):
@@ -162,12 +171,19 @@ def test_empty_input(cli, tmp_path):
 def test_directory_is_refused(cli, tmp_path):
     r = cli("diagnose", str(tmp_path))
     assert r.code == 2
-    assert r.err == f"error: {tmp_path}: is a directory, not a log file (pass the files inside it, e.g. {tmp_path}/*.log)\n"
+    assert (
+        r.err
+        == f"error: {tmp_path}: is a directory, not a log file (pass the files inside it, e.g. {tmp_path}/*.log)\n"
+    )
 
 
 def _run(*args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "diagnoser", *args], input=stdin, capture_output=True, timeout=timeout, cwd=ROOT
+        [sys.executable, "-m", "diagnoser", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        cwd=ROOT,
     )
 
 
@@ -253,7 +269,10 @@ def test_mixed_time_zones_and_naive_times(cli):
 
 def test_missing_file_and_permission(cli, tmp_path):
     r = cli("diagnose", str(tmp_path / "nope.log"))
-    assert (r.code, r.err) == (2, f"error: {tmp_path / 'nope.log'}: no such file (check the path, or pipe the log on stdin)\n")
+    assert (r.code, r.err) == (
+        2,
+        f"error: {tmp_path / 'nope.log'}: no such file (check the path, or pipe the log on stdin)\n",
+    )
 
 
 def test_sigint_exits_130_quietly():
@@ -277,7 +296,11 @@ def test_sigint_exits_130_quietly():
 def test_closed_pipe_ends_quietly_with_the_report_exit_code():
     # `diagnose app.log | head -0`: the reader is gone before anything is written.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "diagnoser"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+        [sys.executable, "-m", "diagnoser"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
     assert proc.stdout is not None
     proc.stdout.close()
@@ -287,8 +310,13 @@ def test_closed_pipe_ends_quietly_with_the_report_exit_code():
 
 def test_pipe_to_head_in_a_shell():
     r = subprocess.run(
-        f"{sys.executable} -m diagnoser --no-color | head -n 1; echo \"${{PIPESTATUS[0]}}\"",
-        shell=True, executable="/bin/bash", input=OOM, capture_output=True, timeout=60, cwd=ROOT,
+        f'{sys.executable} -m diagnoser --no-color | head -n 1; echo "${{PIPESTATUS[0]}}"',
+        shell=True,
+        executable="/bin/bash",
+        input=OOM,
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert r.stdout == b"read 6 lines, 6 events from stdin (formats: gunicorn 6)\n1\n"
     assert r.stderr == b""
@@ -302,7 +330,12 @@ RULE = (
 )
 
 
-def write_rule(tmp_path, matchers: str = "  kill: {message|contains: SIGKILL}\n", condition: str = "kill", name: str = "r"):
+def write_rule(
+    tmp_path,
+    matchers: str = "  kill: {message|contains: SIGKILL}\n",
+    condition: str = "kill",
+    name: str = "r",
+):
     path = tmp_path / f"{name}.yaml"
     path.write_text(RULE.format(id=name, matchers=matchers, condition=condition))
     return path
@@ -337,14 +370,20 @@ def test_rule_size_limits(cli, tmp_path):
     long_value = "x" * 2001
     path = write_rule(tmp_path, f"  kill: {{message|contains: {long_value}}}\n", name="long")
     r = cli("diagnose", "--rules", str(path), stdin=OOM)
-    assert (r.code, r.err) == (2, f"error: {path}:6:28: value for 'message|contains' too long (limit 2000 characters)\n")
+    assert (r.code, r.err) == (
+        2,
+        f"error: {path}:6:28: value for 'message|contains' too long (limit 2000 characters)\n",
+    )
     path.unlink()
     path = write_rule(tmp_path, condition=" or ".join(["kill"] * 500), name="cond")
     r = cli("diagnose", "--rules", str(path), stdin=OOM)
     assert (r.code, r.err) == (2, f"error: {path}:7:12: condition too long (3996 characters) (limit 2000)\n")
     path.write_bytes(b"# " + b"x" * (256 * 1024) + b"\n")
     r = cli("diagnose", "--rules", str(path), stdin=OOM)
-    assert (r.code, r.err) == (2, f"error: {path}: rule file too large ({256 * 1024 + 3} bytes) (limit 256 KB; one rule per file)\n")
+    assert (r.code, r.err) == (
+        2,
+        f"error: {path}: rule file too large ({256 * 1024 + 3} bytes) (limit 256 KB; one rule per file)\n",
+    )
 
 
 def test_rule_count_limit(cli, tmp_path, monkeypatch):
@@ -354,7 +393,10 @@ def test_rule_count_limit(cli, tmp_path, monkeypatch):
     for i in range(4):
         write_rule(tmp_path, name=f"r{i}")
     r = cli("diagnose", "--rules", str(tmp_path), stdin=OOM)
-    assert (r.code, r.err) == (2, f"error: {tmp_path}: too many rule files (4) (limit 3; split the directory)\n")
+    assert (r.code, r.err) == (
+        2,
+        f"error: {tmp_path}: too many rule files (4) (limit 3; split the directory)\n",
+    )
 
 
 @pytest.mark.parametrize(
@@ -375,7 +417,7 @@ def test_ambiguous_repeats_are_rejected_at_load(cli, tmp_path, pattern):
         "(\\w|\\d)+$",  # Python's parser merges the alternatives into one set: nothing to backtrack
         "(GET|POST|PUT)+ ",  # alternatives share a first letter, never a whole text
         "(?:\\d+\\.)+\\d+",
-        "(?:[^\"\\\\]|\\\\.)*",  # a quoted string with escapes, as access-log parsers read it
+        '(?:[^"\\\\]|\\\\.)*',  # a quoted string with escapes, as access-log parsers read it
         "(\\bfoo|foo)+",  # a word boundary: left unjudged, never rejected on a guess
     ],
 )

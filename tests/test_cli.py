@@ -50,7 +50,12 @@ def test_json_report_follows_the_contract(cli):
     assert r.code == 1
     top = data["diagnoses"][0]
     assert top["cause"] == "oom_worker_reboot"
-    assert data["input"] == {"sources": ["stdin"], "lines": 6, "events": 6, "formats": data["input"]["formats"]}
+    assert data["input"] == {
+        "sources": ["stdin"],
+        "lines": 6,
+        "events": 6,
+        "formats": data["input"]["formats"],
+    }
     assert sum(data["input"]["formats"].values()) == 6
     assert {e["line"] for e in top["evidence"]} >= {3, 5}
     assert all(f["docs"].startswith("https://") for f in top["fix"])
@@ -58,7 +63,10 @@ def test_json_report_follows_the_contract(cli):
 
 
 def test_output_json_equals_json_flag(cli):
-    assert cli("diagnose", "--output", "json", stdin=OOM_GUNICORN).out == cli("diagnose", "--json", stdin=OOM_GUNICORN).out
+    assert (
+        cli("diagnose", "--output", "json", stdin=OOM_GUNICORN).out
+        == cli("diagnose", "--json", stdin=OOM_GUNICORN).out
+    )
 
 
 def test_markdown_output(cli):
@@ -87,7 +95,10 @@ def test_missing_file_is_exit_2_with_message(cli, tmp_path):
 def test_directory_is_exit_2_with_message(cli, tmp_path):
     r = cli("diagnose", str(tmp_path))
     assert r.code == 2
-    assert r.err == f"error: {tmp_path}: is a directory, not a log file (pass the files inside it, e.g. {tmp_path}/*.log)\n"
+    assert (
+        r.err
+        == f"error: {tmp_path}: is a directory, not a log file (pass the files inside it, e.g. {tmp_path}/*.log)\n"
+    )
 
 
 def test_binary_input_is_exit_2_with_message(cli, tmp_path):
@@ -167,7 +178,12 @@ def test_parse_command_shows_events(cli):
 def _run(args: list[str], stdin: bytes | None = None, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "diagnoser", *args], input=stdin, capture_output=True, env=env, timeout=120, **kw
+        [sys.executable, "-m", "diagnoser", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        **kw,
     )
 
 
@@ -233,10 +249,23 @@ def test_help(cli, flag):
 
 def test_seed_page_replica_example_through_the_cli(cli):
     # The seed page's example: 20 rps, 10 s per request, 1 request per container, 70 % -> 286 replicas.
-    log = ROOT / "corpus" / "cases" / "lab" / "gunicorn-27.0.1" / "overload-503-limit-conn" / "nginx-access.log"
+    log = (
+        ROOT / "corpus" / "cases" / "lab" / "gunicorn-27.0.1" / "overload-503-limit-conn" / "nginx-access.log"
+    )
     r = cli(
-        "diagnose", "--json", "--platform", "azureml-v1", "--target-rps", "20", "--request-seconds", "10",
-        "--max-requests-per-container", "1", "--target-utilization", "0.7", str(log),
+        "diagnose",
+        "--json",
+        "--platform",
+        "azureml-v1",
+        "--target-rps",
+        "20",
+        "--request-seconds",
+        "10",
+        "--max-requests-per-container",
+        "1",
+        "--target-utilization",
+        "0.7",
+        str(log),
     )
     top = r.json()["diagnoses"][0]
     assert top["cause"] == "autoscale_lag"

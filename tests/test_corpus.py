@@ -26,7 +26,8 @@ def evaluation(request):
 def test_accuracy_does_not_fall_below_the_recorded_floor(evaluation):
     baseline, result = evaluation
     failures = "\n".join(
-        f"  {o.case.id}: expected {o.case.label}, got {', '.join(o.causes) or 'nothing'}" for o in result.failures
+        f"  {o.case.id}: expected {o.case.label}, got {', '.join(o.causes) or 'nothing'}"
+        for o in result.failures
     )
     assert result.correct >= baseline["min_correct"], f"failing cases:\n{failures}"
     assert result.accuracy >= baseline["min_accuracy"], f"failing cases:\n{failures}"
@@ -46,8 +47,15 @@ def test_corpus_labels_are_catalogue_causes():
     assert not unknown
 
 
-SEVEN = ("oom_worker_reboot", "init_exception", "model_not_found", "scheduling_failure",
-         "run_exception", "autoscale_lag", "request_timeout")
+SEVEN = (
+    "oom_worker_reboot",
+    "init_exception",
+    "model_not_found",
+    "scheduling_failure",
+    "run_exception",
+    "autoscale_lag",
+    "request_timeout",
+)
 
 
 NOVEL = "novel/"  # thread logs gathered for wording no rule covered (corpus/cases/novel/README.md)

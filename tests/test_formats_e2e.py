@@ -69,21 +69,30 @@ CASES: list[tuple[str, str, str]] = [
     ("formats/access_nginx_504.log", "raw", "request_timeout"),
 ]
 SEVEN = {
-    "oom_worker_reboot", "init_exception", "model_not_found", "scheduling_failure",
-    "run_exception", "autoscale_lag", "request_timeout",
+    "oom_worker_reboot",
+    "init_exception",
+    "model_not_found",
+    "scheduling_failure",
+    "run_exception",
+    "autoscale_lag",
+    "request_timeout",
 }
 
 
 def _report(sample: str, framing: str):
     path = ROOT / sample if sample.startswith("corpus/") else DATA / sample
     text = FRAMINGS[framing](path.read_text(errors="replace"))
-    lines = (RawLine(f"file:{Path(sample).name}", i, line) for i, line in enumerate(text.splitlines(), start=1))
+    lines = (
+        RawLine(f"file:{Path(sample).name}", i, line) for i, line in enumerate(text.splitlines(), start=1)
+    )
     report = diagnose_lines(lines, [sample])
     validate_report(report_to_dict(report))
     return report
 
 
-@pytest.mark.parametrize(("sample", "framing", "expected"), CASES, ids=[f"{c[2]}:{c[0]}:{c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("sample", "framing", "expected"), CASES, ids=[f"{c[2]}:{c[0]}:{c[1]}" for c in CASES]
+)
 def test_cause_named_from_format(sample, framing, expected):
     report = _report(sample, framing)
     assert [d.cause for d in report.diagnoses][:1] == [expected]

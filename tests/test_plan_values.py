@@ -43,7 +43,9 @@ def test_read_values_equal_the_lab_truth_and_cover_the_banners():
         obs = _observe(folder, case)
         where = folder.relative_to(LAB)
         if obs.worker_timeout_s is not None:
-            assert obs.worker_timeout_s == int(env.get("WORKER_TIMEOUT", knobs.get("worker_timeout_s"))), where
+            assert obs.worker_timeout_s == int(env.get("WORKER_TIMEOUT", knobs.get("worker_timeout_s"))), (
+                where
+            )
             checked["worker_timeout"] += 1
         if obs.scoring_timeout_ms is not None and "SCORING_TIMEOUT_MS" in env:
             assert obs.scoring_timeout_ms == int(env["SCORING_TIMEOUT_MS"]), where

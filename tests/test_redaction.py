@@ -22,8 +22,16 @@ JWT = (
 # (name, secret value, how it appears in a log line)
 SECRETS = [
     ("jwt", JWT, f"token validation failed for {JWT}"),
-    ("bearer", "ya29.a0AfH6SMBx3kQ9Zp7FAKEtokenVALUE1234567890abcdef", "Authorization: Bearer ya29.a0AfH6SMBx3kQ9Zp7FAKEtokenVALUE1234567890abcdef"),
-    ("basic", "bWxhZG1pbjpTdXAzci1TM2NyZXQ=", "headers={'Authorization': 'Basic bWxhZG1pbjpTdXAzci1TM2NyZXQ='}"),
+    (
+        "bearer",
+        "ya29.a0AfH6SMBx3kQ9Zp7FAKEtokenVALUE1234567890abcdef",
+        "Authorization: Bearer ya29.a0AfH6SMBx3kQ9Zp7FAKEtokenVALUE1234567890abcdef",
+    ),
+    (
+        "basic",
+        "bWxhZG1pbjpTdXAzci1TM2NyZXQ=",
+        "headers={'Authorization': 'Basic bWxhZG1pbjpTdXAzci1TM2NyZXQ='}",
+    ),
     (
         "storage-connection-string",
         "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGRw==",
@@ -37,7 +45,11 @@ SECRETS = [
         "SharedAccessKey=q1w2e3r4t5y6u7i8o9p0aSdFgHjKlZxCvBnM1234567=",
     ),
     ("aws-access-key-id", "AKIAIOSFODNN7EXAMPLE", "using credentials AKIAIOSFODNN7EXAMPLE from env"),
-    ("aws-secret-key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    (
+        "aws-secret-key",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
     (
         "sas-url",
         "3Zx%2Bq9Lk0PfAkEsIgNaTuRe%2FvAlUe1234567890abc%3D",
@@ -56,14 +68,42 @@ SECRETS = [
         "8a9f3c2b1d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e",
         "https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature=8a9f3c2b1d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e",
     ),
-    ("postgres-url", "Sup3r-S3cret-P4ss", "sqlalchemy: could not connect to postgresql://mladmin:Sup3r-S3cret-P4ss@db.internal:5432/features"),
-    ("redis-url", "redisPassw0rdXYZ", "redis.exceptions.ConnectionError: redis://:redisPassw0rdXYZ@cache:6379/0"),
+    (
+        "postgres-url",
+        "Sup3r-S3cret-P4ss",
+        "sqlalchemy: could not connect to postgresql://mladmin:Sup3r-S3cret-P4ss@db.internal:5432/features",
+    ),
+    (
+        "redis-url",
+        "redisPassw0rdXYZ",
+        "redis.exceptions.ConnectionError: redis://:redisPassw0rdXYZ@cache:6379/0",
+    ),
     ("password-assignment", "Tr0ub4dor&3", "config: DB_PASSWORD=Tr0ub4dor&3 DB_HOST=db"),
-    ("password-json", "correct horse battery", 'settings {"user": "ml", "password": "correct horse battery"}'),
-    ("api-key-header", "0123456789abcdef0123456789abcdef", "Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef"),
-    ("aml-endpoint-key", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd", '"primaryKey": "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd"'),
-    ("github-token", "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s12", "git clone https://ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s12@github.com/org/repo"),
-    ("openai-key", "sk-proj-abcDEF123456ghiJKL789012mnoPQR345678", "openai.AuthenticationError: Incorrect API key provided: sk-proj-abcDEF123456ghiJKL789012mnoPQR345678"),
+    (
+        "password-json",
+        "correct horse battery",
+        'settings {"user": "ml", "password": "correct horse battery"}',
+    ),
+    (
+        "api-key-header",
+        "0123456789abcdef0123456789abcdef",
+        "Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef",
+    ),
+    (
+        "aml-endpoint-key",
+        "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd",
+        '"primaryKey": "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd"',
+    ),
+    (
+        "github-token",
+        "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s12",
+        "git clone https://ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s12@github.com/org/repo",
+    ),
+    (
+        "openai-key",
+        "sk-proj-abcDEF123456ghiJKL789012mnoPQR345678",
+        "openai.AuthenticationError: Incorrect API key provided: sk-proj-abcDEF123456ghiJKL789012mnoPQR345678",
+    ),
     ("cli-flag", "hunter2hunter2", "exec: azmlinfsrv --client-secret hunter2hunter2 --port 5001"),
 ]
 IDS = [s[0] for s in SECRETS]
@@ -136,7 +176,9 @@ def test_private_key_in_a_traceback_never_leaves(cli, tmp_path):
 
 def test_bundle_and_its_replay_hold_no_secret(cli, tmp_path):
     bundle = tmp_path / "bundle"
-    log = b"".join(oom_log(line) for _, _, line in SECRETS) + b"".join(suspicious_log(line) for _, _, line in SECRETS)
+    log = b"".join(oom_log(line) for _, _, line in SECRETS) + b"".join(
+        suspicious_log(line) for _, _, line in SECRETS
+    )
     r = cli("diagnose", "--json", "--save-bundle", str(bundle), stdin=log)
     assert r.code == 1, r.err
     saved = "".join(p.read_text() for p in sorted(bundle.iterdir()))
@@ -164,9 +206,12 @@ def test_warnings_are_redacted(cli, tmp_path):
 def test_extra_patterns(cli):
     line = "order 1 for customer CUST-998877 card 4111-1111-1111-1111"
     r = cli(
-        "diagnose", "--json",
-        "--redact-pattern", r"CUST-\d+",
-        "--redact-pattern", r"card (?P<secret>[\d-]{19})",
+        "diagnose",
+        "--json",
+        "--redact-pattern",
+        r"CUST-\d+",
+        "--redact-pattern",
+        r"card (?P<secret>[\d-]{19})",
         stdin=suspicious_log(line),
     )
     text = r.json()["suspicious"][0]["text"]
@@ -181,9 +226,14 @@ def test_bad_extra_patterns_are_usage_errors(cli):
         "catastrophically; rewrite it without a repeated group of repeats\n"
     )
     r = cli("diagnose", "--redact-pattern", "x*", stdin=b"x\n")
-    assert (r.code, r.err) == (2, "error: --redact-pattern: regular expression 'x*' matches the empty string (make it match the secret itself)\n")
+    assert (r.code, r.err) == (
+        2,
+        "error: --redact-pattern: regular expression 'x*' matches the empty string (make it match the secret itself)\n",
+    )
     r = cli("diagnose", "--redact-pattern", "(", stdin=b"x\n")
-    assert r.code == 2 and r.err.startswith("error: --redact-pattern: bad regular expression '(': missing ), unterminated subpattern")
+    assert r.code == 2 and r.err.startswith(
+        "error: --redact-pattern: bad regular expression '(': missing ), unterminated subpattern"
+    )
     with pytest.raises(ConfigError):
         make_redactor(["(?P<secret>"])
 

@@ -28,7 +28,9 @@ CASES = [
 
 
 @pytest.mark.skipif(not CASES, reason=SKIP_REASON)
-@pytest.mark.parametrize(("rule", "kind", "index", "text"), CASES or [pytest.param(None, None, 0, "", id="none")])
+@pytest.mark.parametrize(
+    ("rule", "kind", "index", "text"), CASES or [pytest.param(None, None, 0, "", id="none")]
+)
 def test_rule_example(rule, kind, index, text):
     result = run_example(rule, text, kind, index)
     verb = "fire" if kind.should_fire else "stay silent"

@@ -31,8 +31,15 @@ def test_each_documented_cause_has_three_positive_and_three_negative_examples():
 
     from diagnoser.detect import load_rules
 
-    seven = ("oom_worker_reboot", "init_exception", "model_not_found", "scheduling_failure",
-             "run_exception", "autoscale_lag", "request_timeout")
+    seven = (
+        "oom_worker_reboot",
+        "init_exception",
+        "model_not_found",
+        "scheduling_failure",
+        "run_exception",
+        "autoscale_lag",
+        "request_timeout",
+    )
     rules = load_rules()
     positive = Counter(r.cause for r in rules for _ in r.examples.positive)
     negative = Counter(r.cause for r in rules for _ in r.examples.negative)

@@ -54,7 +54,9 @@ def silence_stdout() -> None:
         pass
 
 
-def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+def _click_exceptions() -> tuple[
+    tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]
+]:
     """Return the (ClickException, Exit, Abort) classes typer may raise: newer typer vendors click."""
     import typer
 

@@ -11,7 +11,11 @@ import typer
 
 from diagnoser.cli.common import EXIT_OK, write_stdout
 
-app = typer.Typer(no_args_is_help=True, help="List the labelled corpus and evaluate the engine on it.", rich_markup_mode=None)
+app = typer.Typer(
+    no_args_is_help=True,
+    help="List the labelled corpus and evaluate the engine on it.",
+    rich_markup_mode=None,
+)
 
 DEFAULT_CORPUS = Path("corpus/cases")
 MODEL_OUT = Path("diagnoser/models/classifier.json")
@@ -24,7 +28,10 @@ def list_cases(corpus: CorpusOpt = DEFAULT_CORPUS) -> int:
     from diagnoser.corpus import load_cases
 
     cases = load_cases(corpus)
-    lines = [f"{c.id}\t{c.label}\t{','.join(c.secondary) or '-'}\t{c.format}\t{c.origin.value}\t{c.source}" for c in cases]
+    lines = [
+        f"{c.id}\t{c.label}\t{','.join(c.secondary) or '-'}\t{c.format}\t{c.origin.value}\t{c.source}"
+        for c in cases
+    ]
     for title, counter in (
         ("label", Counter(c.label for c in cases)),
         ("format", Counter(c.format for c in cases)),
@@ -43,8 +50,13 @@ def _as_dict(evaluation: Any) -> dict[str, Any]:
         "correct": evaluation.correct,
         "accuracy": round(evaluation.accuracy, 4),
         "per_cause": {
-            s.label: {"support": s.support, "predicted": s.predicted, "precision": round(s.precision, 4),
-                      "recall": round(s.recall, 4), "f1": round(s.f1, 4)}
+            s.label: {
+                "support": s.support,
+                "predicted": s.predicted,
+                "precision": round(s.precision, 4),
+                "recall": round(s.recall, 4),
+                "f1": round(s.f1, 4),
+            }
             for s in evaluation.scores()
         },
         "confusion": {truth: dict(row) for truth, row in evaluation.confusion().items()},
@@ -64,13 +76,20 @@ def _as_text(evaluation: Any) -> str:
         out.append(f"{s.label:<{width}}  {s.support:>7}  {s.precision:>9.3f}  {s.recall:>6.3f}  {s.f1:>5.3f}")
     labels = evaluation.labels
     short = {lbl: str(i) for i, lbl in enumerate(labels, start=1)}
-    out += ["", "confusion (rows: truth, columns: predicted; " + ", ".join(f"{v}={k}" for k, v in short.items()) + ")"]
+    out += [
+        "",
+        "confusion (rows: truth, columns: predicted; "
+        + ", ".join(f"{v}={k}" for k, v in short.items())
+        + ")",
+    ]
     out.append(" " * (width + 2) + " ".join(f"{short[lbl]:>3}" for lbl in labels))
     for truth, row in evaluation.confusion().items():
         out.append(f"{truth:<{width}}  " + " ".join(f"{row.get(lbl, 0) or '.':>3}" for lbl in labels))
     failures = evaluation.failures
     out += ["", f"failing cases: {len(failures)}"]
-    out += [f"  {o.case.id}: expected {o.case.label}, got {', '.join(o.causes) or 'nothing'}" for o in failures]
+    out += [
+        f"  {o.case.id}: expected {o.case.label}, got {', '.join(o.causes) or 'nothing'}" for o in failures
+    ]
     out.append(f"accuracy: {evaluation.correct}/{len(evaluation.outcomes)} = {evaluation.accuracy:.1%}")
     return "\n".join(out) + "\n"
 
@@ -82,7 +101,10 @@ def eval_corpus(
     rules_only: Annotated[bool, typer.Option("--rules-only", help="Leave the classifier out.")] = False,
     record: Annotated[
         Path | None,
-        typer.Option("--record", help="Raise the floor in this baseline file (e.g. corpus/baseline.yaml) to this run's score."),
+        typer.Option(
+            "--record",
+            help="Raise the floor in this baseline file (e.g. corpus/baseline.yaml) to this run's score.",
+        ),
     ] = None,
     cv: Annotated[
         bool,

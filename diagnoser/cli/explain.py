@@ -11,7 +11,11 @@ from diagnoser.errors import ConfigError
 from diagnoser.registry import did_you_mean
 
 
-def explain(name: Annotated[str, typer.Argument(help="A cause id (oom_worker_reboot) or a rule id (gunicorn-worker-sigkill).")]) -> int:
+def explain(
+    name: Annotated[
+        str, typer.Argument(help="A cause id (oom_worker_reboot) or a rule id (gunicorn-worker-sigkill).")
+    ],
+) -> int:
     """Explain a cause or a rule: what it means, how it is detected, and how to fix it."""
     from diagnoser.detect import load_rules
     from diagnoser.plan import load_catalogue

@@ -37,7 +37,9 @@ def _event_dict(event: Any) -> dict[str, Any]:
 
 def parse(
     paths: Annotated[list[str] | None, typer.Argument(help="Log files; '-' or nothing reads stdin.")] = None,
-    output: Annotated[EventFormat, typer.Option("--output", "-o", help="text or json (one object per line).")] = EventFormat.TEXT,
+    output: Annotated[
+        EventFormat, typer.Option("--output", "-o", help="text or json (one object per line).")
+    ] = EventFormat.TEXT,
 ) -> int:
     """Show the events the parsers make of a log, one per line."""
     from diagnoser.collect import open_inputs
@@ -54,7 +56,9 @@ def parse(
             else:
                 fields = " ".join(f"{k}={v!r}" for k, v in event.fields.items())
                 first = event.message.splitlines()[0] if event.message else ""
-                line = f"{event.source}:{event.line} {event.format}/{event.component} {fields} | {first[:160]}"
+                line = (
+                    f"{event.source}:{event.line} {event.format}/{event.component} {fields} | {first[:160]}"
+                )
             write_stdout(redact(line) + "\n")  # secrets never leave, here either
     formats = ", ".join(f"{k} {v}" for k, v in stats.formats.most_common())
     typer.echo(f"{stats.lines} lines, {stats.events} events ({formats})", err=True)

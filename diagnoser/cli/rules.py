@@ -24,7 +24,10 @@ def list_rules(paths: PathsArg = None) -> int:
     rules = load_rules(paths or None)
     width = max((len(r.id) for r in rules), default=2)
     cause_width = max((len(r.cause) for r in rules), default=5)
-    lines = [f"{r.id:<{width}}  {r.cause:<{cause_width}}  {r.severity.value:<8}  {r.status.value:<12}  {r.title}" for r in rules]
+    lines = [
+        f"{r.id:<{width}}  {r.cause:<{cause_width}}  {r.severity.value:<8}  {r.status.value:<12}  {r.title}"
+        for r in rules
+    ]
     write_stdout("\n".join(lines) + ("\n" if lines else ""))
     typer.echo(f"{len(rules)} rules", err=True)
     return EXIT_OK

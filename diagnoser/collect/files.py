@@ -45,7 +45,9 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
         try:
             mode = os.stat(path).st_mode
         except FileNotFoundError:
-            problems.append(InputError("no such file", Location(path), "check the path, or pipe the log on stdin"))
+            problems.append(
+                InputError("no such file", Location(path), "check the path, or pipe the log on stdin")
+            )
             continue
         except PermissionError:
             problems.append(InputError("permission denied", Location(path), "run as a user who can read it"))
@@ -60,7 +62,11 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
                     problems.append(exc)
                 continue
             problems.append(
-                InputError("is a directory, not a log file", Location(path), f"pass the files inside it, e.g. {path}/*.log")
+                InputError(
+                    "is a directory, not a log file",
+                    Location(path),
+                    f"pass the files inside it, e.g. {path}/*.log",
+                )
             )
             continue
         sources.append(InputSource(path))
@@ -71,7 +77,9 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
     return sources
 
 
-def read_lines(source: InputSource, stdin: BinaryIO | None = None, notes: list[str] | None = None) -> Iterator[RawLine]:
+def read_lines(
+    source: InputSource, stdin: BinaryIO | None = None, notes: list[str] | None = None
+) -> Iterator[RawLine]:
     """Yield the lines of `source` as RawLines, decoding UTF-8 leniently and reading gzip transparently.
 
     What was read with loss (cut lines, invalid UTF-8, a file that shrank or a compressed stream that
@@ -86,7 +94,9 @@ def read_lines(source: InputSource, stdin: BinaryIO | None = None, notes: list[s
     try:
         raw = open(source.path, "rb")  # noqa: SIM115 - closed in finally, the generator may stop early
     except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror.lower() if exc.strerror else exc}", Location(source.path)) from None
+        raise InputError(
+            f"cannot open: {exc.strerror.lower() if exc.strerror else exc}", Location(source.path)
+        ) from None
     try:
         st = os.fstat(raw.fileno())
         yield from _lines(_unwrap(raw, source.path), name, source.path, notes)
@@ -205,11 +215,12 @@ def _lines(stream: io.BufferedReader, name: str, label: str, notes: list[str]) -
     finally:
         gz = getattr(stream, "raw", None)
         if isinstance(gz, _Gunzip) and gz.truncated:
-            notes.append(f"{label}: compressed data ends early after line {number} (truncated file?); read what was there")
+            notes.append(
+                f"{label}: compressed data ends early after line {number} (truncated file?); read what was there"
+            )
         for n, size in cut[:5]:
             notes.append(f"{label}:{n}: line of {size} bytes cut to its first {MAX_LINE_BYTES} bytes (1 MiB)")
         if len(cut) > 5:
             notes.append(f"{label}: {len(cut) - 5} more lines longer than 1 MiB cut the same way")
         if invalid:
             notes.append(f"{label}: {invalid} line(s) are not valid UTF-8; undecodable bytes shown as U+FFFD")
-

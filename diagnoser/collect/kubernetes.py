@@ -514,7 +514,9 @@ class _Api:
         # 204 No Content (a pod never scheduled) has no body at all.
         data, broken = _read_body(resp)
         if broken is not None:
-            warnings.append(f"log of {label} cut short ({len(data)} bytes arrived): {broken}; diagnosed what arrived")
+            warnings.append(
+                f"log of {label} cut short ({len(data)} bytes arrived): {broken}; diagnosed what arrived"
+            )
         return data.decode("utf-8", errors="replace")
 
 

@@ -64,7 +64,9 @@ def write(key: str, rules: Sequence[Rule]) -> None:
     diskcache.write("rules", key, orjson.dumps({"rules": encoded, "literals": literals}))
     lean = [{k: v for k, v in r.items() if k not in _TOOLS_ONLY} for r in encoded]
     for r in lean:
-        r["matchers"] = [[name, [{**t, "loc": None} for t in tests], None] for name, tests, _ in r["matchers"]]
+        r["matchers"] = [
+            [name, [{**t, "loc": None} for t in tests], None] for name, tests, _ in r["matchers"]
+        ]
     diskcache.write("leanrules", key, orjson.dumps({"rules": lean, "literals": literals}))
 
 

@@ -58,7 +58,9 @@ def model_from_dict(data: object, where: str = "model") -> LinearModel:
         threshold, c = float(data["threshold"]), float(data.get("c", 0.0))
         return LinearModel(classes, idf, weights, intercept, threshold, c)
     except (AssertionError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"not a classifier model of format {FORMAT_VERSION} ({exc!r})", Location(where)) from None
+        raise ConfigError(
+            f"not a classifier model of format {FORMAT_VERSION} ({exc!r})", Location(where)
+        ) from None
 
 
 @lru_cache(maxsize=2)
@@ -151,7 +153,9 @@ class Classifier:
         index = self.model.classes.index(cause)
         scored = []
         for event, toks in self.bag.evidence:
-            weight = sum(self.model.weights.get(t, ())[index] if t in self.model.weights else 0.0 for t in toks)
+            weight = sum(
+                self.model.weights.get(t, ())[index] if t in self.model.weights else 0.0 for t in toks
+            )
             if weight > 0:
                 scored.append((weight, event))
         best = sorted(scored, key=lambda we: -we[0])[:EVIDENCE_LINES]

@@ -58,7 +58,9 @@ def _scalar_pred(test: FieldTest) -> _Pred:
             vt = as_text(v)
             if fold:
                 vt = vt.casefold()
-            ok = quant((vn == rn) if (rn is not None and vn is not None) else (vt == rt) for rn, rt in rule_vals)
+            ok = quant(
+                (vn == rn) if (rn is not None and vn is not None) else (vt == rt) for rn, rt in rule_vals
+            )
             return _NOCAP if ok else None
 
         return eq
@@ -355,9 +357,7 @@ def _window(node: Within, view: _View) -> _View | None:
             if (lo, hi) in tried:
                 continue
             tried.add((lo, hi))
-            hits = {
-                n: [h for h in view.hits.get(n, ()) if h.t is None or lo <= h.t <= hi] for n in names
-            }
+            hits = {n: [h for h in view.hits.get(n, ()) if h.t is None or lo <= h.t <= hi] for n in names}
             sub = _View({n: len(hs) for n, hs in hits.items()}, hits)
             if _holds(node.item, sub):
                 return sub
@@ -433,7 +433,10 @@ class Engine:
         self.prefilter = prefilter
         self._last_ts: dict[str, datetime] = {}  # per source: the last timestamp seen
         self._states = [_RuleState(len(r.matchers), keep) for r in self.rules]
-        self._text_gated: dict[str, list[tuple[tuple[str, ...], _CompiledMatcher]]] = {"message": [], "text": []}
+        self._text_gated: dict[str, list[tuple[tuple[str, ...], _CompiledMatcher]]] = {
+            "message": [],
+            "text": [],
+        }
         self._field_gated: dict[str, list[_CompiledMatcher]] = {}
         self._value_gated: dict[tuple[str, str], list[_CompiledMatcher]] = {}
         self._attr_gated: dict[str, list[_CompiledMatcher]] = {}
@@ -620,7 +623,14 @@ class Engine:
         return candidates
 
     def _record(
-        self, ri: int, mask: int, seq: int, t: float | None, when: datetime | None, ev: Event, caps: _Captures | None
+        self,
+        ri: int,
+        mask: int,
+        seq: int,
+        t: float | None,
+        when: datetime | None,
+        ev: Event,
+        caps: _Captures | None,
     ) -> None:
         state = self._states[ri]
         hit = _Hit(seq, t, when, ev, mask)
@@ -693,7 +703,9 @@ class Engine:
         first_time = min(times, key=_epoch) if times else None
         last_time = max(times, key=_epoch) if times else None
         values: dict[str, Any] = dict(state.captures)
-        placeholders: dict[str, str] = {f"{n}_count": str(c) for n, c in zip(names, state.counts, strict=True)}
+        placeholders: dict[str, str] = {
+            f"{n}_count": str(c) for n, c in zip(names, state.counts, strict=True)
+        }
         placeholders.update({k: str(v) for k, v in values.items()})
         placeholders["count"] = str(count)
         placeholders["first_time"] = first_time.isoformat() if first_time else "?"

@@ -73,59 +73,92 @@ _KEPT_STATUSES = {404, 408, 424, 429, 500, 502, 503, 504}
 
 # The cross-server lexicon: (concept, alternatives over the lower-cased message). A line may carry several.
 _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("memory", (
-        r"out of memory|memory (?:quota|limit|pressure|cgroup|exhaust|exceed|usage|leak)|\boom|outofmemory",
-        r"heap|bad_alloc|cannot allocate|memoryerror|\bmem=|\bram\b|\br1[45]\b|resource:memory",
-        r"(?:system|insufficient|more|enough|low|of|physical|available) memory",
-    )),
+    (
+        "memory",
+        (
+            r"out of memory|memory (?:quota|limit|pressure|cgroup|exhaust|exceed|usage|leak)|\boom|outofmemory",
+            r"heap|bad_alloc|cannot allocate|memoryerror|\bmem=|\bram\b|\br1[45]\b|resource:memory",
+            r"(?:system|insufficient|more|enough|low|of|physical|available) memory",
+        ),
+    ),
     ("kill", (r"kill|sigkill|signal 9\b|\b137\b|signal: killed|-9\b|reaped|worker lost|workerlosterror",)),
-    ("died", (
-        r"died|dead\b|exited|terminated|lost\b|shut ?down|stopped|crash",
-        r"exit code|exit status|status \d",
-    )),
+    (
+        "died",
+        (
+            r"died|dead\b|exited|terminated|lost\b|shut ?down|stopped|crash",
+            r"exit code|exit status|status \d",
+        ),
+    ),
     ("timeout", (r"time ?out|timed out|deadline|context canceled|\b504\b|\bh12\b|took too long|time limit",)),
-    ("notfound", (
-        r"not found|no such|does not exist|doesn't exist|missing|cannot find|can't find|could not find",
-        r"unable to find|\b404\b|filenotfound|enoent|not a valid|no versions? of|failed to locate",
-    )),
-    ("model", (
-        r"model|checkpoint|weights|\.pth?\b|\.pkl\b|\.onnx\b|\.h5\b|\.ckpt\b|savedmodel|servable",
-        r"safetensors|joblib|pickle|\.mar\b|\.bin\b",
-    )),
-    ("schedule", (
-        r"schedul|pending|insufficient|\bplace\b|placement|provision|no nodes|nodes are available",
-        r"node affinity|taint|didn't match|resources required|resource:|no container instance",
-    )),
-    ("capacity", (
-        r"capacity|quota|limit|exceed|too large|requires more|not enough|insufficient",
-        r"resourcelimitexceeded|than is available",
-    )),
-    ("overload", (
-        r"overload|too many|\b429\b|\b503\b|queue (?:is )?full|no available|no worker|throttl",
-        r"rate limit|service unavailable|backlog|busy|max.?concurren|rejected",
-    )),
+    (
+        "notfound",
+        (
+            r"not found|no such|does not exist|doesn't exist|missing|cannot find|can't find|could not find",
+            r"unable to find|\b404\b|filenotfound|enoent|not a valid|no versions? of|failed to locate",
+        ),
+    ),
+    (
+        "model",
+        (
+            r"model|checkpoint|weights|\.pth?\b|\.pkl\b|\.onnx\b|\.h5\b|\.ckpt\b|savedmodel|servable",
+            r"safetensors|joblib|pickle|\.mar\b|\.bin\b",
+        ),
+    ),
+    (
+        "schedule",
+        (
+            r"schedul|pending|insufficient|\bplace\b|placement|provision|no nodes|nodes are available",
+            r"node affinity|taint|didn't match|resources required|resource:|no container instance",
+        ),
+    ),
+    (
+        "capacity",
+        (
+            r"capacity|quota|limit|exceed|too large|requires more|not enough|insufficient",
+            r"resourcelimitexceeded|than is available",
+        ),
+    ),
+    (
+        "overload",
+        (
+            r"overload|too many|\b429\b|\b503\b|queue (?:is )?full|no available|no worker|throttl",
+            r"rate limit|service unavailable|backlog|busy|max.?concurren|rejected",
+        ),
+    ),
     ("exception", (r"exception\b|traceback|error\b|errors\b|\braise|\bpanic",)),
-    ("startup", (
-        r"init|startup|start ?up|starting|boot|load|constructor|lifespan|failed to start",
-        r"cannot start|creation task|deploy|import|launch|ready|<module>",
-    )),
-    ("request", (
-        r"predict|inference|request|invocation|invok|/score|\bpost\b|\bget\b|handler|\bin run\b",
-        r"\brun\(|scoring|generat|\bcall\b|endpoint|/api/|/v\d|dispatch|forward",
-    )),
+    (
+        "startup",
+        (
+            r"init|startup|start ?up|starting|boot|load|constructor|lifespan|failed to start",
+            r"cannot start|creation task|deploy|import|launch|ready|<module>",
+        ),
+    ),
+    (
+        "request",
+        (
+            r"predict|inference|request|invocation|invok|/score|\bpost\b|\bget\b|handler|\bin run\b",
+            r"\brun\(|scoring|generat|\bcall\b|endpoint|/api/|/v\d|dispatch|forward",
+        ),
+    ),
     ("http5xx", (r"\b50[02]\b|internal server error|bad gateway|server error",)),
     ("sigill", (r"illegal instruction|sigill|signal 4\b|\b132\b|core dumped|\bavx",)),
     ("gpu", (r"cuda|\bgpu|nvidia|cudnn|nccl|\bdevice",)),
     ("image", (r"pull|\bimage|manifest|registry|errimagepull|unauthorized|repository",)),
-    ("port", (
-        r"address already in use|already in use|port is already",
-        r"\bbind\b|connection in use|eaddrinuse",
-    )),
+    (
+        "port",
+        (
+            r"address already in use|already in use|port is already",
+            r"\bbind\b|connection in use|eaddrinuse",
+        ),
+    ),
     ("permission", (r"permission|eacces|read-only|forbidden|access denied|not permitted",)),
-    ("dependency", (
-        r"no module named|modulenotfound|importerror|cannot import|not installed|command not found",
-        r"undefined symbol|incompatible|version",
-    )),
+    (
+        "dependency",
+        (
+            r"no module named|modulenotfound|importerror|cannot import|not installed|command not found",
+            r"undefined symbol|incompatible|version",
+        ),
+    ),
     ("evict", (r"evict|ephemeral|disk ?pressure|low on resource|no space left",)),
     ("probe", (r"probe|liveness|readiness|health ?check|unhealthy|not ready",)),
 )

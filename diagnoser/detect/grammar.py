@@ -129,7 +129,9 @@ def _precheck(text: str, names: tuple[str, ...]) -> None:
             raise _unknown_name(tok, names)
         if tok.kind == "pattern":
             if not after_of:
-                raise Problem(tok.offset, f"wildcard {tok.text!r} outside a quantifier", "write 'any of oom_*'")
+                raise Problem(
+                    tok.offset, f"wildcard {tok.text!r} outside a quantifier", "write 'any of oom_*'"
+                )
             if not fnmatch.filter(names, tok.text):
                 hint = "matchers: " + ", ".join(names)
                 raise Problem(tok.offset, f"pattern {tok.text!r} matches no matcher", hint)
@@ -139,7 +141,9 @@ def _precheck(text: str, names: tuple[str, ...]) -> None:
             if prev is None or prev.text != "within":
                 raise Problem(tok.offset, f"unexpected duration {tok.text!r}", "durations follow 'within'")
             if parse_duration(tok.text) is None:
-                raise Problem(tok.offset, f"bad duration {tok.text!r}", "use a whole number and s, m or h: 5m")
+                raise Problem(
+                    tok.offset, f"bad duration {tok.text!r}", "use a whole number and s, m or h: 5m"
+                )
         if tok.kind == "duration" and nxt is not None and nxt.text != ")":
             raise Problem(
                 nxt.offset,
@@ -222,11 +226,7 @@ def _grammar() -> pp.ParserElement:
     cmp = pp.one_of("> >= < <= == !=").set_name("comparison")
     count_cmp = (count_ref + cmp + (integer | count_ref)).set_parse_action(_count_action)
     quantity = _kw("any") | _kw("all") | integer
-    targets = (
-        _kw("them")
-        | pp.Group(lpar + pp.DelimitedList(name) + rpar)
-        | pattern
-    )
+    targets = _kw("them") | pp.Group(lpar + pp.DelimitedList(name) + rpar) | pattern
     quantifier = (quantity + _kw("of").suppress() + targets).set_parse_action(lambda t: _RawOf(t[0], t[1]))
     expr = pp.Forward()
     atom = (lpar + expr + rpar) | count_cmp | quantifier | name.copy().set_parse_action(lambda t: Ref(t[0]))
@@ -266,7 +266,9 @@ def _resolve(node: object, names: tuple[str, ...], text: str) -> Node:
             spelled_targets = str(node.targets)
             if not targets:  # `all of x*` over nothing would always hold, `any of x*` never
                 offset = max(text.find(spelled_targets), 0)
-                raise Problem(offset, f"pattern {spelled_targets!r} matches no matcher", "matchers: " + ", ".join(names))
+                raise Problem(
+                    offset, f"pattern {spelled_targets!r} matches no matcher", "matchers: " + ", ".join(names)
+                )
         spelled = f"{node.quantity} of {spelled_targets}"
         offset = max(text.find(spelled_targets), 0)
         if node.quantity == "any":
@@ -288,7 +290,9 @@ def _resolve(node: object, names: tuple[str, ...], text: str) -> Node:
         return Not(_resolve(node.item, names, text))
     if isinstance(node, Within):
         if node.seconds > MAX_WINDOW_SECONDS:
-            raise Problem(max(text.find("within"), 0), "window longer than 366 days", "a window is minutes or hours")
+            raise Problem(
+                max(text.find("within"), 0), "window longer than 366 days", "a window is minutes or hours"
+            )
         return Within(_resolve(node.item, names, text), node.seconds)
     assert isinstance(node, Ref | CountCmp | Then)
     return node
@@ -307,5 +311,7 @@ def parse(text: str, names: tuple[str, ...]) -> Node:
         if exc.loc >= len(text.rstrip()):
             raise Problem(len(text.rstrip()), "condition ends too early") from None
         found = text[exc.loc :].split()[0]
-        raise Problem(exc.loc, f"unexpected {found!r} in condition", "see the grammar in docs/RULES.md") from None
+        raise Problem(
+            exc.loc, f"unexpected {found!r} in condition", "see the grammar in docs/RULES.md"
+        ) from None
     return _resolve(result[0], names, text)

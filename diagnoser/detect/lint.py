@@ -64,7 +64,9 @@ class Validator(ABC):
         """Yield issues that need every rule seen (none by default)."""
         return iter(())
 
-    def issue(self, rule: Rule, message: str, location: Location | None = None, hint: str | None = None) -> LintIssue:
+    def issue(
+        self, rule: Rule, message: str, location: Location | None = None, hint: str | None = None
+    ) -> LintIssue:
         """Return an issue of this validator's check."""
         return LintIssue(self.check, rule.id, message, location or rule.location(), hint)
 
@@ -78,7 +80,9 @@ class UnknownKeyValidator(Validator):
         """Yield an issue per unknown top-level or examples key."""
         for ref in rule.keys:
             if ref.name not in RULE_KEYS:
-                yield self.issue(rule, f"unknown key {ref.name!r}", ref.location, did_you_mean(ref.name, RULE_KEYS))
+                yield self.issue(
+                    rule, f"unknown key {ref.name!r}", ref.location, did_you_mean(ref.name, RULE_KEYS)
+                )
         for ref in rule.examples.keys:
             if ref.name not in EXAMPLE_KEYS:
                 hint = did_you_mean(ref.name, EXAMPLE_KEYS)
@@ -94,9 +98,13 @@ class IdValidator(Validator):
         """Yield an issue when the id is not kebab-case or differs from the file name."""
         where = rule.location("id")
         if not ID_RE.match(rule.id):
-            yield LintIssue(Check.BAD_ID, rule.id, f"rule id {rule.id!r} is not kebab-case", where, "e.g. oom-killed")
+            yield LintIssue(
+                Check.BAD_ID, rule.id, f"rule id {rule.id!r} is not kebab-case", where, "e.g. oom-killed"
+            )
         if rule.path is not None and rule.path.stem != rule.id:
-            yield self.issue(rule, f"rule id {rule.id!r} differs from the file stem {rule.path.stem!r}", where)
+            yield self.issue(
+                rule, f"rule id {rule.id!r} differs from the file stem {rule.path.stem!r}", where
+            )
 
 
 class CauseValidator(Validator):
@@ -141,7 +149,9 @@ class UndefinedNameValidator(Validator):
         for name in names_used(rule.ast):
             if name not in names:
                 hint = did_you_mean(name, names)
-                yield self.issue(rule, f"condition uses {name!r}, which is no matcher", rule.condition_location, hint)
+                yield self.issue(
+                    rule, f"condition uses {name!r}, which is no matcher", rule.condition_location, hint
+                )
 
 
 class RegexValidator(Validator):
@@ -175,9 +185,13 @@ class PlaceholderValidator(Validator):
         try:
             fields = placeholders_of(rule.explain)
         except ValueError as exc:
-            yield self.issue(rule, f"malformed explain template: {exc}", where, "double braces to print one: {{")
+            yield self.issue(
+                rule, f"malformed explain template: {exc}", where, "double braces to print one: {{"
+            )
             return
-        known = list(FIXED_PLACEHOLDERS) + [f"{n}_count" for n in rule.matcher_names] + list(rule_captures(rule))
+        known = (
+            list(FIXED_PLACEHOLDERS) + [f"{n}_count" for n in rule.matcher_names] + list(rule_captures(rule))
+        )
         for name in fields:
             if name not in known:
                 hint = did_you_mean(name, known) or "known: " + ", ".join(known)
@@ -193,9 +207,13 @@ class ExamplesValidator(Validator):
         """Yield an issue per missing example kind."""
         where = rule.examples.location or rule.location()
         if not rule.examples.positive:
-            yield self.issue(rule, "no positive example", where, "add examples.positive: a log the rule must fire on")
+            yield self.issue(
+                rule, "no positive example", where, "add examples.positive: a log the rule must fire on"
+            )
         if not rule.examples.negative:
-            yield self.issue(rule, "no negative example", where, "add examples.negative: a near miss it must ignore")
+            yield self.issue(
+                rule, "no negative example", where, "add examples.negative: a near miss it must ignore"
+            )
 
 
 class DuplicateIdValidator(Validator):
@@ -216,7 +234,9 @@ class DuplicateIdValidator(Validator):
         for rid, rules in self.seen.items():
             for rule in rules[1:]:
                 first = rules[0].location("id")
-                yield self.issue(rule, f"duplicate rule id {rid!r}", rule.location("id"), f"first used at {first}")
+                yield self.issue(
+                    rule, f"duplicate rule id {rid!r}", rule.location("id"), f"first used at {first}"
+                )
 
 
 def catalogue_dir() -> Path:

@@ -78,7 +78,11 @@ def load_rules(paths: Sequence[Path] | None = None, lean: bool = False) -> tuple
     if len(files) > MAX_RULES:
         where = Location(str(paths[0])) if paths else None
         raise RuleLoadErrors(
-            [RuleError(f"too many rule files ({len(files)})", where, f"limit {MAX_RULES}; split the directory")]
+            [
+                RuleError(
+                    f"too many rule files ({len(files)})", where, f"limit {MAX_RULES}; split the directory"
+                )
+            ]
         )
     key = None if errors else _cache_key(files)
     if key is not None:
@@ -265,7 +269,11 @@ class _Builder:
         elif not isinstance(data["condition"], str) or type(cond_node).__name__ != "ScalarNode":
             self.error("'condition' must be a string", cond_node)
         elif len(data["condition"]) > MAX_CONDITION_CHARS:
-            self.error(f"condition too long ({len(data['condition'])} characters)", cond_node, f"limit {MAX_CONDITION_CHARS}")
+            self.error(
+                f"condition too long ({len(data['condition'])} characters)",
+                cond_node,
+                f"limit {MAX_CONDITION_CHARS}",
+            )
         elif matchers is not None:
             condition = data["condition"]
             cond_loc = self.loc(cond_node)
@@ -297,7 +305,9 @@ class _Builder:
             condition_location=cond_loc,
         )
 
-    def string(self, data: dict[str, Any], root: yaml.Node | None, key: str, required: bool = False) -> str | None:
+    def string(
+        self, data: dict[str, Any], root: yaml.Node | None, key: str, required: bool = False
+    ) -> str | None:
         """Return a non-empty string value, recording an error when it is missing or mistyped."""
         if key not in data:
             if required:
@@ -348,7 +358,11 @@ class _Builder:
         value = data["window"]
         seconds = parse_duration(value) if isinstance(value, str) else None
         if seconds and seconds > MAX_WINDOW_SECONDS:
-            self.error(f"window {value!r} longer than 366 days", self.child(root, "window"), "a window is minutes or hours")
+            self.error(
+                f"window {value!r} longer than 366 days",
+                self.child(root, "window"),
+                "a window is minutes or hours",
+            )
             return None
         if not seconds:
             hint = f"write '{value}s'" if isinstance(value, int) else "a whole number and s, m or h: 10m"
@@ -358,7 +372,9 @@ class _Builder:
 
     # -- matchers --------------------------------------------------------------------------------
 
-    def matchers(self, data: Any, node: yaml.Node | None, root: yaml.Node | None) -> tuple[Matcher, ...] | None:
+    def matchers(
+        self, data: Any, node: yaml.Node | None, root: yaml.Node | None
+    ) -> tuple[Matcher, ...] | None:
         """Return the named matchers of `match:`."""
         if data is None:
             self.error("missing required key 'match'" if node is None else "'match' is empty", node or root)
@@ -375,7 +391,12 @@ class _Builder:
         for name, value in data.items():
             key_node = self.key_node(node, str(name)) or node
             value_node = self.child(node, str(name)) or node
-            if not isinstance(name, str) or not NAME_RE.match(name) or name in KEYWORDS or keyword.iskeyword(name):
+            if (
+                not isinstance(name, str)
+                or not NAME_RE.match(name)
+                or name in KEYWORDS
+                or keyword.iskeyword(name)
+            ):
                 hint = "letters, digits and _, not a condition keyword"
                 self.error(f"bad matcher name {name!r}", key_node, hint)
                 ok = False
@@ -413,8 +434,13 @@ class _Builder:
         """Return the FieldTest for one `field|op|modifiers: value` entry."""
         parts = key.split("|")
         field = parts[0]
-        if field not in PLAIN_FIELDS and not (field.startswith(FIELD_PREFIX) and len(field) > len(FIELD_PREFIX)):
-            hint = did_you_mean(field, list(PLAIN_FIELDS)) or "one of " + ", ".join(PLAIN_FIELDS) + ", fields.NAME"
+        if field not in PLAIN_FIELDS and not (
+            field.startswith(FIELD_PREFIX) and len(field) > len(FIELD_PREFIX)
+        ):
+            hint = (
+                did_you_mean(field, list(PLAIN_FIELDS))
+                or "one of " + ", ".join(PLAIN_FIELDS) + ", fields.NAME"
+            )
             self.error(f"unknown field {field!r}", key_node, hint)
             return None
         op = Op.EQ
@@ -450,7 +476,11 @@ class _Builder:
         loc = self.loc(key_node)
         for v in values:
             if v is None or isinstance(v, dict | list):
-                hint = "use 'exists: false' for an absent field" if v is None else "a scalar or a list of scalars"
+                hint = (
+                    "use 'exists: false' for an absent field"
+                    if v is None
+                    else "a scalar or a list of scalars"
+                )
                 self.error(f"bad value for {key!r}", node, hint)
                 return None
             if isinstance(v, float) and not math.isfinite(v):
@@ -500,9 +530,12 @@ class _Builder:
             if items is None:
                 continue
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                self.error(f"examples.{kind} must be a list of strings", self.child(node, kind), "one log stream each")
+                self.error(
+                    f"examples.{kind} must be a list of strings",
+                    self.child(node, kind),
+                    "one log stream each",
+                )
                 continue
             found[kind] = tuple(items)
         keys = tuple(KeyRef(str(k.value), self.loc(k)) for k, _ in self.pairs(node))
         return Examples(**found, keys=keys, location=self.loc(node))
-

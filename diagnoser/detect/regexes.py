@@ -303,9 +303,7 @@ def _loops_two_ways(body: Any, flags: int) -> bool:
                     return False  # too big to judge
                 seen.add(nxt)
                 todo.append(nxt)
-    return any(
-        any(a == b for a, b in comp) and any(a != b for a, b in comp) for comp in _components(graph)
-    )
+    return any(any(a == b for a, b in comp) and any(a != b for a, b in comp) for comp in _components(graph))
 
 
 _MAX_PAIRS = 20_000

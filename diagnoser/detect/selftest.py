@@ -60,7 +60,9 @@ def _lines(text: str) -> Iterator[RawLine]:
         yield RawLine(source=EXAMPLE_SOURCE, line=i, text=line)
 
 
-def run_example(rule: Rule, text: str, kind: ExampleKind = ExampleKind.POSITIVE, index: int = 0) -> ExampleResult:
+def run_example(
+    rule: Rule, text: str, kind: ExampleKind = ExampleKind.POSITIVE, index: int = 0
+) -> ExampleResult:
     """Parse `text` (source "example") and run an engine holding only `rule` over it."""
     from diagnoser.parse import parse_lines  # the parser stage is only needed to run examples
 

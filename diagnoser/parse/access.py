@@ -15,7 +15,9 @@ COMBINED = re.compile(
     re.S,
 )
 # ingress-nginx default log-format-upstream tail after the user agent
-_INGRESS_TAIL = re.compile(r" (\d+) (\d+(?:\.\d+)?) \[([^\]]*)\] \[([^\]]*)\] (\S+) (\S+) (\S+) (\S+)(?: (\S+))?")
+_INGRESS_TAIL = re.compile(
+    r" (\d+) (\d+(?:\.\d+)?) \[([^\]]*)\] \[([^\]]*)\] (\S+) (\S+) (\S+) (\S+)(?: (\S+))?"
+)
 # a trailing request time in seconds (nginx $request_time appended to the combined format)
 _TRAIL_SECONDS = re.compile(r" (\d+\.\d{3})\s*$")
 # azmlinfsrv: POST /score 200 0.383ms 12

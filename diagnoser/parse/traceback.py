@@ -21,12 +21,12 @@ def is_start(msg: str) -> bool:
     return msg.endswith("last):") and msg.endswith(START)
 
 
-
 def set_exception(fields: dict, full: str, message: str | None) -> None:
     """Fill exception (short name), exception_full (dotted) and exception_message of a record."""
     fields["exception"] = full.rsplit(".", 1)[-1]
     fields["exception_full"] = full
     fields["exception_message"] = (message or "").strip()
+
 
 class Traceback:
     """Accumulate one traceback's lines; `feed` says whether a line belongs to it."""

@@ -12,7 +12,15 @@ if TYPE_CHECKING:  # the catalogue and the suggesters load only when there is a 
     from diagnoser.plan.catalogue import Cause, StepTemplate
     from diagnoser.plan.suggest import Suggestion
 
-__all__ = ["PlanOptions", "Observations", "ReplicaInputs", "build_fixes", "load_catalogue", "select_platforms", "shows"]
+__all__ = [
+    "PlanOptions",
+    "Observations",
+    "ReplicaInputs",
+    "build_fixes",
+    "load_catalogue",
+    "select_platforms",
+    "shows",
+]
 AZUREML = (Platform.AZUREML_V1, Platform.AZUREML_V2)
 
 

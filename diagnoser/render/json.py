@@ -78,4 +78,9 @@ def report_to_dict(report: Report, redactor: Redactor = DEFAULT) -> dict[str, An
 
 def render_json(report: Report, redactor: Redactor = DEFAULT) -> str:
     """Return the report as deterministic, indented JSON text, secrets redacted."""
-    return orjson.dumps(report_to_dict(report, redactor), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return (
+        orjson.dumps(
+            report_to_dict(report, redactor), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+        ).decode()
+        + "\n"
+    )

@@ -27,7 +27,9 @@ def render_markdown(report: Report, redactor: Redactor = DEFAULT) -> str:
     """Return the report as Markdown, secrets redacted."""
     report = redact_report(report, redactor)
     out = ["## diagnoser report", ""]
-    out.append(f"Read {report.input.lines} lines ({report.input.events} events) from {', '.join(report.input.sources)}.")
+    out.append(
+        f"Read {report.input.lines} lines ({report.input.events} events) from {', '.join(report.input.sources)}."
+    )
     out.append("")
     if not report.diagnoses:
         out.append("**No documented cause found.**")
@@ -36,8 +38,11 @@ def render_markdown(report: Report, redactor: Redactor = DEFAULT) -> str:
     for i, d in enumerate(report.diagnoses, start=1):
         out.append(f"### {i}. `{d.cause}`: {d.title}")
         out.append("")
-        out.append(f"**{d.severity.value}**, confidence {d.confidence:.2f} ({d.origin.value}"
-                   + (f", rule `{d.rule}`" if d.rule else "") + ")")
+        out.append(
+            f"**{d.severity.value}**, confidence {d.confidence:.2f} ({d.origin.value}"
+            + (f", rule `{d.rule}`" if d.rule else "")
+            + ")"
+        )
         out.append("")
         if d.summary:
             out += [d.summary, ""]

@@ -29,7 +29,9 @@ class _Style:
 
 def _input_line(report: Report) -> str:
     """Return the one-line summary of what was read."""
-    formats = ", ".join(f"{name} {n}" for name, n in sorted(report.input.formats.items(), key=lambda kv: -kv[1]))
+    formats = ", ".join(
+        f"{name} {n}" for name, n in sorted(report.input.formats.items(), key=lambda kv: -kv[1])
+    )
     sources = ", ".join(report.input.sources)
     return f"read {report.input.lines} lines, {report.input.events} events from {sources}" + (
         f" (formats: {formats})" if formats else ""
@@ -109,7 +111,9 @@ def render_text(report: Report, colour: bool = False, redactor: Redactor = DEFAU
             lines += [f"  {_evidence_line(ev)}" for ev in report.suspicious]
     else:
         count = len(report.diagnoses)
-        lines.append(("1 diagnosis" if count == 1 else f"{count} diagnoses") + ", most likely root cause first:")
+        lines.append(
+            ("1 diagnosis" if count == 1 else f"{count} diagnoses") + ", most likely root cause first:"
+        )
         for i, d in enumerate(report.diagnoses, start=1):
             lines.append("")
             lines += _diagnosis_lines(i, d, style)

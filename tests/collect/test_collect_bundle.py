@@ -86,7 +86,14 @@ SECRET = "8d7f3c2a-1b4e-4f6a-9c0d-2e1f3a4b5c6d"  # an instrumentation key in the
 def test_no_redact_reaches_what_is_collected(cli, k8s, tmp_path):
     bundle = tmp_path / "raw"
     run = cli(
-        "diagnose", "--service", "scorer", "--source", "kubernetes", "--no-redact", "--save-bundle", str(bundle)
+        "diagnose",
+        "--service",
+        "scorer",
+        "--source",
+        "kubernetes",
+        "--no-redact",
+        "--save-bundle",
+        str(bundle),
     )
     assert run.code == 1, run.err
     assert SECRET in "".join(p.read_text() for p in bundle.glob("*.log"))
@@ -98,7 +105,9 @@ def test_a_user_pattern_masks_what_is_collected(cli, k8s, tmp_path):
     from diagnoser.redact import make_redactor
 
     plain = collect_service(Request("scorer"), [SourceKind.KUBERNETES])
-    masked = collect_service(Request("scorer", redactor=make_redactor(["WORKER_COUNT"])), [SourceKind.KUBERNETES])
+    masked = collect_service(
+        Request("scorer", redactor=make_redactor(["WORKER_COUNT"])), [SourceKind.KUBERNETES]
+    )
     assert [p.source for p in masked.pieces] == [p.source for p in plain.pieces]
     plain_text = "\n".join(line for p in plain.pieces for line in p.lines)
     masked_text = "\n".join(line for p in masked.pieces for line in p.lines)

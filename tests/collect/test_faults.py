@@ -16,7 +16,9 @@ LOG = f"azureml-prod/{POD}/scorer (previous)"
 
 
 def run(cli, *extra: str):
-    return cli("diagnose", "--service", "scorer", "--source", "kubernetes", "--json", "--timeout", "2", *extra)
+    return cli(
+        "diagnose", "--service", "scorer", "--source", "kubernetes", "--json", "--timeout", "2", *extra
+    )
 
 
 def test_events_answer_500(cli, k8s):
@@ -25,7 +27,9 @@ def test_events_answer_500(cli, k8s):
     assert r.code == 1, r.err
     data = r.json()
     assert data["diagnoses"][0]["cause"] == "init_exception"
-    assert data["warnings"] == [f"kubernetes: events: the API server at {k8s.url} answered 500: etcdserver: request timed out (500)"]
+    assert data["warnings"] == [
+        f"kubernetes: events: the API server at {k8s.url} answered 500: etcdserver: request timed out (500)"
+    ]
 
 
 def test_log_answer_503(cli, k8s):
@@ -61,7 +65,9 @@ def test_log_cut_mid_stream_is_diagnosed_from_what_arrived(cli, k8s, mode, why):
     assert r.code == 1, r.err
     data = r.json()
     assert data["diagnoses"][0]["cause"] == "init_exception"  # the traceback is in the first half
-    assert data["warnings"] == [f"kubernetes: log of {LOG} cut short (3171 bytes arrived): {why}; diagnosed what arrived"]
+    assert data["warnings"] == [
+        f"kubernetes: log of {LOG} cut short (3171 bytes arrived): {why}; diagnosed what arrived"
+    ]
 
 
 def test_events_reset_mid_stream(cli, k8s):
@@ -87,7 +93,10 @@ def test_events_answer_that_is_not_json(cli, k8s):
     ("mode", "why"),
     [
         ("500", "answered 500: etcdserver: request timed out (500)"),
-        ("reset", "broke off its answer to list_namespaced_pod: Connection broken: ConnectionResetError(104, 'Connection reset by peer')"),
+        (
+            "reset",
+            "broke off its answer to list_namespaced_pod: Connection broken: ConnectionResetError(104, 'Connection reset by peer')",
+        ),
     ],
 )
 def test_nothing_collected_is_an_error(cli, k8s, mode, why):
@@ -95,7 +104,10 @@ def test_nothing_collected_is_an_error(cli, k8s, mode, why):
     r = run(cli)
     assert r.code == 2
     assert r.out == ""
-    assert r.err == f"error: could not collect anything for service 'scorer': kubernetes: the API server at {k8s.url} {why}\n"
+    assert (
+        r.err
+        == f"error: could not collect anything for service 'scorer': kubernetes: the API server at {k8s.url} {why}\n"
+    )
 
 
 def test_fault_with_a_file_still_diagnoses_the_file(cli, k8s, tmp_path):
@@ -109,7 +121,9 @@ def test_fault_with_a_file_still_diagnoses_the_file(cli, k8s, tmp_path):
     assert r.code == 1, r.err
     data = r.json()
     assert data["diagnoses"][0]["cause"] == "oom_worker_reboot"
-    assert data["warnings"] == [f"kubernetes: the API server at {k8s.url} answered 500: etcdserver: request timed out (500)"]
+    assert data["warnings"] == [
+        f"kubernetes: the API server at {k8s.url} answered 500: etcdserver: request timed out (500)"
+    ]
 
 
 def test_faulty_collection_saves_a_redacted_bundle_with_its_warnings(cli, k8s, tmp_path):
@@ -169,7 +183,10 @@ def test_docker_fault_with_a_file_is_a_warning(cli, faulty_docker, tmp_path, mod
     pytest.importorskip("docker")
     server = faulty_docker({"/containers/": mode})
     log = tmp_path / "app.log"
-    log.write_bytes(b"[2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory?\n" * 2)
+    log.write_bytes(
+        b"[2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory?\n"
+        * 2
+    )
     r = cli("diagnose", "--service", "web", "--source", "docker", "--timeout", "2", "--json", str(log))
     assert r.code == 1, r.err
     assert r.json()["diagnoses"][0]["cause"] == "oom_worker_reboot"

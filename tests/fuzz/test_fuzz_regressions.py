@@ -26,9 +26,13 @@ def test_access_durations_with_two_dots_are_not_durations():
     from diagnoser.model import RawLine
     from diagnoser.parse import parse_lines
 
-    (ev,) = parse_lines([RawLine("x", 1, "2026-11-25 02:32:27,030 I [4916] azmlinfsrv - POST /score 500 15.1.265ms 44")])
+    (ev,) = parse_lines(
+        [RawLine("x", 1, "2026-11-25 02:32:27,030 I [4916] azmlinfsrv - POST /score 500 15.1.265ms 44")]
+    )
     assert ev.format == "azmlinfsrv" and "duration_ms" not in ev.fields
-    (ev,) = parse_lines([RawLine("x", 1, "2026-11-25 02:32:27,030 I [4916] azmlinfsrv - POST /score 500 15.265ms 44")])
+    (ev,) = parse_lines(
+        [RawLine("x", 1, "2026-11-25 02:32:27,030 I [4916] azmlinfsrv - POST /score 500 15.265ms 44")]
+    )
     assert ev.fields["duration_ms"] == 15.265 and ev.fields["status"] == 500
 
 
@@ -57,4 +61,6 @@ def test_huge_rule_window_is_a_located_error(tmp_path):
     text = "id: r\ncause: c\ntitle: t\nseverity: high\nmatch: {a: {message|contains: x}}\ncondition: a\nwindow: 99999999999999m\n"
     rule, errors = load_rule_text(text, tmp_path / "r.yaml")
     assert rule is None
-    assert [str(e) for e in errors] == [f"{tmp_path / 'r.yaml'}:7:9: window '99999999999999m' longer than 366 days (a window is minutes or hours)"]
+    assert [str(e) for e in errors] == [
+        f"{tmp_path / 'r.yaml'}:7:9: window '99999999999999m' longer than 366 days (a window is minutes or hours)"
+    ]

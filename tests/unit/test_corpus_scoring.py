@@ -41,7 +41,9 @@ def test_healthy_case_fails_on_any_diagnosis():
 
 def test_secondary_causes_reported_missing():
     case = Case("x", "oom_worker_reboot", ("request_timeout",), "gunicorn", CaseOrigin.LAB, "", ())
-    assert Outcome(case, "oom_worker_reboot", ("oom_worker_reboot",)).missing_secondary == ("request_timeout",)
+    assert Outcome(case, "oom_worker_reboot", ("oom_worker_reboot",)).missing_secondary == (
+        "request_timeout",
+    )
 
 
 def test_load_cases_checks_fields_and_inputs(tmp_path):

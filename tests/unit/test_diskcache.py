@@ -90,7 +90,9 @@ def test_keys_cover_names_and_bytes():
     assert a != diskcache.key_of("rules", 2, ["x.yaml"], [b"id: a"])
     assert a != diskcache.key_of("catalogue", 1, ["x.yaml"], [b"id: a"])
     # a byte moved from one file to the next is a different set of files
-    assert diskcache.key_of("k", 1, ["a", "b"], [b"xy", b"z"]) != diskcache.key_of("k", 1, ["a", "b"], [b"x", b"yz"])
+    assert diskcache.key_of("k", 1, ["a", "b"], [b"xy", b"z"]) != diskcache.key_of(
+        "k", 1, ["a", "b"], [b"x", b"yz"]
+    )
 
 
 def test_entries_are_pruned(cache_dir, monkeypatch):
@@ -143,7 +145,10 @@ def test_hyperscan_databases_from_the_cache_answer_the_same(cache_dir):
     assert [built.which(t) for t in texts] == [loaded.which(t) for t in texts]
     assert loaded.which(texts[0]) == [0]
     assert loaded.which(texts[2]) == [3, 5]
-    p1, p2 = Pattern(r"worker \w+ timeout", prefer="hyperscan"), Pattern(r"worker \w+ timeout", prefer="hyperscan")
+    p1, p2 = (
+        Pattern(r"worker \w+ timeout", prefer="hyperscan"),
+        Pattern(r"worker \w+ timeout", prefer="hyperscan"),
+    )
     for t in ("WORKER (pid) TIMEOUT", "Worker abc timeout", "worker timeout"):
         assert p1.search(t) == p2.search(t)
     assert p2.search("Worker abc timeout") and not p2.search("worker timeout")
@@ -171,6 +176,8 @@ def test_lean_rules_differ_only_in_what_the_engine_never_reads(cache_dir):
             )
             for m in rule.matchers
         )
-        return dataclasses.replace(rule, examples=Examples(), keys=(), condition_location=None, matchers=matchers)
+        return dataclasses.replace(
+            rule, examples=Examples(), keys=(), condition_location=None, matchers=matchers
+        )
 
     assert tuple(stripped(r) for r in full) == lean

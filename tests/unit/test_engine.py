@@ -38,8 +38,16 @@ def make_rule(tmp_path: Path, match: str, condition: str, extra: str = "") -> Ru
 
 def ev(message: str, line: int = 1, ts: datetime | None = None, source: str = "stdin", **kw) -> Event:
     fields = kw.pop("fields", {})
-    return Event(source=source, line=line, text=kw.pop("text", message), message=message, format="plain",
-                 timestamp=ts, fields=fields, **kw)
+    return Event(
+        source=source,
+        line=line,
+        text=kw.pop("text", message),
+        message=message,
+        format="plain",
+        timestamp=ts,
+        fields=fields,
+        **kw,
+    )
 
 
 def run(rule: Rule, events: list[Event], keep: int = 64, prefilter: bool = True):
@@ -171,7 +179,10 @@ def test_within_uses_timestamps(tmp_path):
 def test_within_counts_slide(tmp_path):
     rule = make_rule(tmp_path, MATCH, "count(a) >= 3 within 1m")
     spread = [ev("alpha", i, T0 + timedelta(seconds=40 * i)) for i in range(6)]
-    burst = spread + [ev("alpha", 9, T0 + timedelta(seconds=201)), ev("alpha", 10, T0 + timedelta(seconds=202))]
+    burst = spread + [
+        ev("alpha", 9, T0 + timedelta(seconds=201)),
+        ev("alpha", 10, T0 + timedelta(seconds=202)),
+    ]
     assert not fires(rule, spread)
     assert fires(rule, burst)
 
@@ -216,13 +227,31 @@ def test_finding_fields_and_explain(tmp_path):
         "kill and count(boot) >= 2",
         extra='explain: "{kill_count} kills, last pid {pid}, {count} events from {first_time} to {last_time}"',
     )
-    stream = [ev("Booting", 1, T0), ev("pid:7 killed", 2), ev("Booting", 3), ev("pid:9 killed", 4, T0 + timedelta(1))]
+    stream = [
+        ev("Booting", 1, T0),
+        ev("pid:7 killed", 2),
+        ev("Booting", 3),
+        ev("pid:9 killed", 4, T0 + timedelta(1)),
+    ]
     (f,) = run(rule, stream)
-    assert (f.cause, f.rule, f.origin, f.severity, f.title) == ("some_cause", "r", Origin.RULE, Severity.HIGH, rule.title)
+    assert (f.cause, f.rule, f.origin, f.severity, f.title) == (
+        "some_cause",
+        "r",
+        Origin.RULE,
+        Severity.HIGH,
+        rule.title,
+    )
     assert f.values == {"pid": "9"} and f.supersedes == ("other_cause",) and f.count == 4
-    assert f.summary == f"2 kills, last pid 9, 4 events from {T0.isoformat()} to {(T0 + timedelta(1)).isoformat()}"
+    assert (
+        f.summary
+        == f"2 kills, last pid 9, 4 events from {T0.isoformat()} to {(T0 + timedelta(1)).isoformat()}"
+    )
     assert [e.line for e in f.evidence] == [1, 2, 3, 4]
-    assert f.evidence[1].matched == ("kill",) and f.evidence[0].timestamp == T0 and f.evidence[1].timestamp is None
+    assert (
+        f.evidence[1].matched == ("kill",)
+        and f.evidence[0].timestamp == T0
+        and f.evidence[1].timestamp is None
+    )
 
 
 def test_evidence_excludes_negated_matchers_and_caps_text(tmp_path):

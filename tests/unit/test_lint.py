@@ -41,7 +41,10 @@ def test_clean_rule_has_no_issues(tmp_path):
 def test_unknown_key_with_did_you_mean(tmp_path):
     (issue,) = lint(tmp_path, CLEAN.format(id="w-kill") + "windw: 5m\n")
     assert issue.check is Check.UNKNOWN_KEY
-    assert str(issue) == f"{tmp_path}/w-kill.yaml:13:1: unknown key 'windw' (did you mean 'window'?) [unknown-key]"
+    assert (
+        str(issue)
+        == f"{tmp_path}/w-kill.yaml:13:1: unknown key 'windw' (did you mean 'window'?) [unknown-key]"
+    )
 
 
 def test_unknown_examples_key(tmp_path):
@@ -72,7 +75,9 @@ def test_cause_check_skipped_without_catalogue(tmp_path):
 
 
 def test_unused_matcher(tmp_path):
-    (issue,) = lint(tmp_path, CLEAN.format(id="w-kill").replace("condition: kill and boot", "condition: kill"))
+    (issue,) = lint(
+        tmp_path, CLEAN.format(id="w-kill").replace("condition: kill and boot", "condition: kill")
+    )
     assert issue.check is Check.UNUSED_MATCHER and issue.location.line == 7
 
 

@@ -93,7 +93,9 @@ def test_every_error_across_files_is_collected(tmp_path):
 
 
 def test_condition_error_column_points_into_the_file(tmp_path):
-    text = GOOD.format(id="x").replace("condition: kill and (code or words)", 'condition: "kill and (code or wrds)"')
+    text = GOOD.format(id="x").replace(
+        "condition: kill and (code or words)", 'condition: "kill and (code or wrds)"'
+    )
     (msg,) = errors_of(write(tmp_path, "x", text))
     assert msg.splitlines()[0].startswith(f"{tmp_path}/x.yaml:13:31: unknown matcher 'wrds'")
     assert msg.splitlines()[1:] == ["    kill and (code or wrds)", "                      ^"]
@@ -121,7 +123,7 @@ def test_yaml_syntax_error_is_located(tmp_path):
         (("message|re:", "message|regex:"), "unknown operator or modifier 'regex' in 'message|re"),
         (("|contains|i|all", "|contains|re"), "more than one operator"),
         (("fields.exit_code: [137", "fields.exit_code|gt: [x"), "compares numbers"),
-        (("[137, \"139\"]", "null"), "use 'exists: false' for an absent field"),
+        (('[137, "139"]', "null"), "use 'exists: false' for an absent field"),
         (("kill: {", "and: {"), "bad matcher name 'and'"),
         (("sources: [gunicorn]", "sources: gunicorn"), "'sources' must be a list of strings"),
         (("status: stable", "status: stabel"), "bad status 'stabel' (did you mean 'stable'?)"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from diagnoser.model import Event, Platform, ValueSource
 from diagnoser.plan import select_platforms
@@ -35,7 +35,7 @@ def _access_at(obs: Observations, *times: datetime | None) -> None:
 
 
 def test_peak_rps_counts_each_second_wherever_its_lines_are():
-    utc = timezone.utc
+    utc = UTC
     a, b = datetime(2024, 1, 1, 0, 0, 1, tzinfo=utc), datetime(2024, 1, 1, 0, 0, 2, tzinfo=utc)
     obs = Observations()
     _access_at(obs, *(a + timedelta(microseconds=i) for i in range(5)), b, b, b)
@@ -51,7 +51,7 @@ def test_peak_rps_counts_each_second_wherever_its_lines_are():
 
 def test_peak_rps_memory_stays_bounded_and_keeps_the_busiest_second():
     obs = Observations()
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     busy = start + timedelta(seconds=100)
     _access_at(obs, *(busy for _ in range(9)))
     _access_at(obs, *(start + timedelta(seconds=200 + i) for i in range(10_000)))
@@ -61,10 +61,20 @@ def test_peak_rps_memory_stays_bounded_and_keeps_the_busiest_second():
 
 def test_replicas_from_access_lines_when_flags_absent():
     obs = Observations()
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     for i in range(30):  # 10 requests in each of 3 seconds, 2 s each
         ts = start + timedelta(seconds=i // 10)
-        obs.feed(Event("t", i + 1, "x", "x", "nginx", timestamp=ts, fields={"kind": "access", "status": 200, "duration_ms": 2000.0}))
+        obs.feed(
+            Event(
+                "t",
+                i + 1,
+                "x",
+                "x",
+                "nginx",
+                timestamp=ts,
+                fields={"kind": "access", "status": 200, "duration_ms": 2000.0},
+            )
+        )
     s = suggest_replicas(obs, ReplicaInputs())
     assert s.suggested == str(replicas_needed(10, 2, 0.7, 1))
 
@@ -97,7 +107,9 @@ def test_timeout_current_from_azmlinfsrv_banner_and_suggestion_from_durations():
     obs = Observations()
     obs.feed(_event("Worker Timeout (seconds): 300"))
     obs.feed(_event("Scoring timeout is found from os.environ: 60000 ms"))
-    obs.feed(Event("t", 3, "x", "x", "gunicorn", fields={"kind": "access", "status": 200, "duration_ms": 400000.0}))
+    obs.feed(
+        Event("t", 3, "x", "x", "gunicorn", fields={"kind": "access", "status": 200, "duration_ms": 400000.0})
+    )
     assert obs.worker_timeout_s == 300
     assert obs.scoring_timeout_ms == 60000
     s = suggest_timeout("WORKER_TIMEOUT", obs)
@@ -120,10 +132,18 @@ def test_timeout_defaults_are_marked_as_defaults_with_their_docs():
 
 def test_timeouts_read_from_deployment_settings_are_observed():
     obs = Observations()
-    obs.feed(_event("deployment_config = AksWebservice.deploy_configuration(scoring_timeout_ms=90000, memory_gb=2)"))
+    obs.feed(
+        _event(
+            "deployment_config = AksWebservice.deploy_configuration(scoring_timeout_ms=90000, memory_gb=2)"
+        )
+    )
     obs.feed(_event("  request_timeout_ms: 15000"))
     obs.feed(_event('    nginx.ingress.kubernetes.io/proxy-read-timeout: "120"'))
-    assert (obs.aks_scoring_timeout_ms, obs.request_timeout_ms, obs.proxy_read_timeout_s) == (90000, 15000, 120)
+    assert (obs.aks_scoring_timeout_ms, obs.request_timeout_ms, obs.proxy_read_timeout_s) == (
+        90000,
+        15000,
+        120,
+    )
     s = suggest_timeout("scoring_timeout_ms", obs, Platform.AZUREML_V1_AKS)
     assert (s.current, s.current_source, s.suggested) == ("90000", ValueSource.OBSERVED, "180000")
     obs = Observations()
@@ -136,8 +156,14 @@ def test_timed_out_requests_are_lower_bounds_not_the_slowest_request():
     # that duration is the timeout, so the suggestion doubles instead of taking 1.5x of it.
     obs = Observations()
     obs.feed(_event("Scoring timeout is set to 1000"))
-    obs.feed(Event("t", 2, "x", "x", "azmlinfsrv", fields={"kind": "access", "status": 500, "duration_ms": 1001.09}))
-    obs.feed(Event("t", 3, "x", "x", "azmlinfsrv", fields={"kind": "access", "status": 200, "duration_ms": 300.0}))
+    obs.feed(
+        Event(
+            "t", 2, "x", "x", "azmlinfsrv", fields={"kind": "access", "status": 500, "duration_ms": 1001.09}
+        )
+    )
+    obs.feed(
+        Event("t", 3, "x", "x", "azmlinfsrv", fields={"kind": "access", "status": 200, "duration_ms": 300.0})
+    )
     s = suggest_timeout("SCORING_TIMEOUT_MS", obs)
     assert (s.current, s.suggested) == ("1000", "2000")
     assert s.suggested != s.current

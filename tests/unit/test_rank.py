@@ -8,11 +8,28 @@ from diagnoser.rank import rank
 
 def _finding(cause, conf, sev=Severity.HIGH, rule=None, supersedes=(), lines=(1,)):
     ev = tuple(Evidence("stdin", n, f"line {n}", ("m",)) for n in lines)
-    return Finding(cause, rule or cause.replace("_", "-"), Origin.RULE, sev, conf, cause, "", ev, len(ev), {}, tuple(supersedes))
+    return Finding(
+        cause,
+        rule or cause.replace("_", "-"),
+        Origin.RULE,
+        sev,
+        conf,
+        cause,
+        "",
+        ev,
+        len(ev),
+        {},
+        tuple(supersedes),
+    )
 
 
 def test_same_cause_merges_with_noisy_or_and_deduplicated_evidence():
-    [entry] = rank([_finding("oom_worker_reboot", 0.8, lines=(1, 2)), _finding("oom_worker_reboot", 0.5, rule="k8s-oomkilled", lines=(2, 3))])
+    [entry] = rank(
+        [
+            _finding("oom_worker_reboot", 0.8, lines=(1, 2)),
+            _finding("oom_worker_reboot", 0.5, rule="k8s-oomkilled", lines=(2, 3)),
+        ]
+    )
     assert entry.confidence == 0.9
     assert [e.line for e in entry.evidence] == [1, 2, 3]
     assert entry.best.rule == "oom-worker-reboot"

@@ -1,4 +1,8 @@
-import os, signal, time
+import os
+import signal
+import time
+
+
 def application(environ, start_response):
     p = environ.get("PATH_INFO", "/")
     if p == "/kill":

@@ -1,6 +1,11 @@
-import json, time
+import json
+import time
+
+
 def init():
     print("init done")
+
+
 def run(raw):
     d = json.loads(raw)
     if d.get("fail"):
