@@ -10,7 +10,7 @@ from diagnoser.errors import RuleLoadErrors
 
 try:
     RULES = load_rules()
-    SKIP_REASON = "no shipped rules with examples in diagnoser/rules/ yet"
+    SKIP_REASON = "no shipped rules with examples in rules/ yet"
 except RuleLoadErrors as exc:  # reported as a failure by tests/test_rule_lint.py
     RULES = ()
     SKIP_REASON = f"shipped rules do not load:\n{exc}"

@@ -20,7 +20,7 @@ def test_shipped_rules_load():
     assert not LOAD_ERRORS, LOAD_ERRORS
 
 
-@pytest.mark.skipif(not RULES, reason="no loadable shipped rules in diagnoser/rules/ yet")
+@pytest.mark.skipif(not RULES, reason="no loadable shipped rules in rules/ yet")
 def test_shipped_rules_lint_clean():
     issues = lint_rules(RULES)
     assert not issues, "\n".join(str(i) for i in issues)

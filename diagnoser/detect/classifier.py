@@ -19,8 +19,8 @@ import orjson
 from diagnoser.detect.features import FeatureBag
 from diagnoser.errors import ConfigError, Location
 from diagnoser.model import Event, Evidence, Finding, Origin, Severity, clip_record
+from diagnoser.paths import MODEL_PATH
 
-MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "classifier.json"
 HEALTHY = "healthy"
 FORMAT_VERSION = 1
 EVIDENCE_LINES = 5

@@ -15,6 +15,7 @@ from diagnoser.detect.engine import placeholders_of, rule_captures
 from diagnoser.detect.regexes import matches_empty, regex_problem
 from diagnoser.detect.rules import EXAMPLE_KEYS, RULE_KEYS, Op, Rule
 from diagnoser.errors import Location
+from diagnoser.paths import CATALOGUE_DIR
 from diagnoser.registry import did_you_mean
 
 ID_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
@@ -239,14 +240,9 @@ class DuplicateIdValidator(Validator):
                 )
 
 
-def catalogue_dir() -> Path:
-    """Return the directory of the shipped cause catalogue."""
-    return Path(__file__).resolve().parent.parent / "catalogue"
-
-
 def catalogue_ids(directory: Path | None = None) -> tuple[str, ...]:
     """Return the cause ids of the catalogue: the stems of its *.yaml files."""
-    root = directory or catalogue_dir()
+    root = directory or CATALOGUE_DIR
     return tuple(sorted(p.stem for p in root.glob("*.yaml"))) if root.is_dir() else ()
 
 

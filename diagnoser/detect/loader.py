@@ -30,6 +30,7 @@ from diagnoser.detect.rules import (
 )
 from diagnoser.errors import Location, RuleError, RuleLoadErrors
 from diagnoser.model import Severity
+from diagnoser.paths import rules_dir
 from diagnoser.registry import did_you_mean
 
 if TYPE_CHECKING:
@@ -45,15 +46,10 @@ MAX_CONDITION_CHARS = 2000
 RULE_SUFFIXES = (".yaml", ".yml")
 
 
-def default_rules_dir() -> Path:
-    """Return the directory of the rules shipped inside the package."""
-    return Path(__file__).resolve().parent.parent / "rules"
-
-
 def rule_files(paths: Sequence[Path] | None) -> tuple[list[Path], list[RuleError]]:
     """Return the rule files `paths` name (files, or directories of *.yaml) and path errors."""
     if paths is None:
-        root = default_rules_dir()
+        root = rules_dir()
         return (sorted(p for p in root.glob("*.yaml") if p.is_file()) if root.is_dir() else []), []
     files: list[Path] = []
     errors: list[RuleError] = []

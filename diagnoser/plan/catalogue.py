@@ -9,8 +9,8 @@ from typing import Any
 
 from diagnoser.errors import ConfigError, Location
 from diagnoser.model import Action, Platform, Severity
+from diagnoser.paths import CATALOGUE_DIR
 
-CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "catalogue"
 CAUSE_KEYS = {"id", "title", "severity", "summary", "description", "seed_section", "docs", "fix"}
 STEP_KEYS = {"platform", "action", "knob", "where", "text", "why", "docs", "snippet", "suggest"}
 SUGGESTERS = {"memory", "timeout", "replicas", "workers"}

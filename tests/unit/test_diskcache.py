@@ -10,8 +10,9 @@ import pytest
 
 from diagnoser import diskcache
 from diagnoser.detect import cache as rule_cache
-from diagnoser.detect.loader import default_rules_dir, load_rules
+from diagnoser.detect.loader import load_rules
 from diagnoser.detect.regexes import LITERALS_MEMO, required_literals
+from diagnoser.paths import rules_dir
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_shipped_rules_from_the_cache_equal_the_rules_from_yaml(cache_dir, monke
 
 def test_an_edited_rule_is_never_served_from_a_stale_entry(cache_dir, tmp_path):
     rules = tmp_path / "rules"
-    shutil.copytree(default_rules_dir(), rules)
+    shutil.copytree(rules_dir(), rules)
     before = {r.id: r for r in load_rules([rules])}
     target = rules / "gunicorn-worker-sigkill.yaml"
     text = target.read_text()

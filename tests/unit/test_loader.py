@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from diagnoser.detect.condition import And, Ref
-from diagnoser.detect.loader import MAX_RULE_FILE_BYTES, default_rules_dir, load_rules
+from diagnoser.detect.loader import MAX_RULE_FILE_BYTES, load_rules
 from diagnoser.detect.rules import Op, Status
 from diagnoser.errors import RuleLoadErrors
 from diagnoser.model import Severity
+from diagnoser.paths import rules_dir
 
 GOOD = """\
 id: {id}
@@ -70,8 +71,9 @@ def test_directory_loads_sorted_yaml_files(tmp_path):
     assert [r.id for r in load_rules([tmp_path])] == ["a-rule", "b-rule"]
 
 
-def test_default_is_the_package_directory():
-    assert default_rules_dir().name == "rules" and default_rules_dir().parent.name == "diagnoser"
+def test_default_is_the_top_level_rules_directory_in_a_checkout():
+    # An editable install or a checkout reads rules/ beside the package; a wheel maps it inside.
+    assert rules_dir().name == "rules" and (rules_dir().parent / "diagnoser").is_dir()
     assert isinstance(load_rules(), tuple)
 
 
