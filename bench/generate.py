@@ -44,7 +44,8 @@ def _failure(kind: int, i: int, ts: datetime):
         k = ts.strftime("%m%d %H:%M:%S.%f")
         for _ in range(3):
             yield (
-                f'E{k}    2211 pod_workers.go:1298] "Error syncing pod, skipping" err="failed to \\"StartContainer\\" '
+                f'E{k}    2211 pod_workers.go:1298] "Error syncing pod, skipping"'
+                f' err="failed to \\"StartContainer\\" '
                 f'for \\"web\\" with CrashLoopBackOff: \\"back-off 5m0s restarting failed container=web\\"" '
                 f'pod="default/web-{i % 9}"'
             )
@@ -61,10 +62,16 @@ def _lines(rng: random.Random, n: int):
         if r < 0.40:
             stamp = ts.strftime("%d/%b/%Y:%H:%M:%S +0000")
             status = 200 if rng.random() > 0.001 else 404
-            yield f'10.244.{i % 7}.{i % 250} - - [{stamp}] "POST /score HTTP/1.1" {status} {rng.randint(20, 900)} "-" "python-requests/2.31.0"'
+            yield (
+                f'10.244.{i % 7}.{i % 250} - - [{stamp}] "POST /score HTTP/1.1" {status}'
+                f' {rng.randint(20, 900)} "-" "python-requests/2.31.0"'
+            )
         elif r < 0.65:
             stamp = ts.strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
-            yield f"{stamp} I [{40 + i % 4}] azmlinfsrv - POST /score 200 {rng.uniform(0.2, 900):.3f}ms {rng.randint(10, 99)}"
+            yield (
+                f"{stamp} I [{40 + i % 4}] azmlinfsrv - POST /score 200 {rng.uniform(0.2, 900):.3f}ms"
+                f" {rng.randint(10, 99)}"
+            )
         elif r < 0.80:
             inner = f"[{ts.strftime('%Y-%m-%d %H:%M:%S +0000')}] [{40 + i % 4}] [DEBUG] POST /score"
             yield json.dumps(
@@ -72,9 +79,15 @@ def _lines(rng: random.Random, n: int):
             )
         elif r < 0.92:
             k = ts.strftime("%m%d %H:%M:%S.%f")
-            yield f'I{k}    2211 kubelet.go:2456] "SyncLoop (PLEG): event for pod" pod="default/web-{i % 9}" event={{"ID":"{i:x}","Type":"ContainerStarted"}}'
+            yield (
+                f'I{k}    2211 kubelet.go:2456] "SyncLoop (PLEG): event for pod"'
+                f' pod="default/web-{i % 9}" event={{"ID":"{i:x}","Type":"ContainerStarted"}}'
+            )
         else:
-            yield f"{ts.strftime('%Y-%m-%d %H:%M:%S,%f')[:-3]} I [{40 + i % 4}] azmlinfsrv.user_script - run() input shape (1, {i % 64})"
+            yield (
+                f"{ts.strftime('%Y-%m-%d %H:%M:%S,%f')[:-3]} I [{40 + i % 4}] azmlinfsrv.user_script -"
+                f" run() input shape (1, {i % 64})"
+            )
 
 
 VERSION = 2  # bump when the lines change: cached files carry it in their name

@@ -5,10 +5,10 @@
     python bench/run.py --size-gb 1 --rss-vs-mb 200   # also peak RSS at a second size, and the ratio
 
 Measures: diagnose wall time, MB/s and peak RSS (as run, which on 2+ cores parses in a second
-process, and with --jobs 1; every run with the start-up cache filled first); `grep -cE` with the union of the rules' patterns
-(translated to POSIX ERE where they can be, their required literals otherwise); Drain3 lines/s on
-the first lines of the same file as a peer reference (when drain3 is installed); start-up of
-`diagnose` on a 50-line log against `python -c pass` from the same interpreter.
+process, and with --jobs 1; every run with the start-up cache filled first); `grep -cE` with the
+union of the rules' patterns (translated to POSIX ERE where they can be, their required literals
+otherwise); Drain3 lines/s on the first lines of the same file as a peer reference (when drain3 is
+installed); start-up of `diagnose` on a 50-line log against `python -c pass` from the same interpreter.
 """
 
 from __future__ import annotations
@@ -214,7 +214,8 @@ def main() -> int:
         rows.append(
             (
                 f"peak RSS {mb:.0f} MB vs {args.rss_vs_mb:.0f} MB input",
-                f"{d_rss / 1024:.0f} MB / {o_rss / 1024:.0f} MB = {d_rss / o_rss:.3f}x (budget <= 1.10x, < 150 MB)",
+                f"{d_rss / 1024:.0f} MB / {o_rss / 1024:.0f} MB = {d_rss / o_rss:.3f}x"
+                " (budget <= 1.10x, < 150 MB)",
             )
         )
     width = max(len(k) for k, _ in rows)

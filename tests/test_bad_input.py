@@ -102,10 +102,14 @@ def test_crlf_line_ends_read_like_lf(cli):
 
 def test_truncated_json_lines_degrade_to_text(cli):
     lines = [
-        b'{"log":"[2024-03-05 10:00:00 +0000] [1] [INFO] Booting worker with pid: 7\\n","stream":"stderr","time":"2024-03-05T10:00:00Z"}',
-        b'{"log":"[2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory?\\n","stream":"std',
-        b'{"log":"[2024-03-05 10:00:19 +0000] [1] [ERROR] Worker (pid:12) was sent SIGKILL! Perhaps out of memory?\\n","stream":"stderr","time":"2024-03-05T10:00:19Z"}',
-        b'{"log":"[2024-03-05 10:00:19 +0000] [1] [INFO] Booting worker with pid: 15\\n","stream":"stderr","ti',
+        b'{"log":"[2024-03-05 10:00:00 +0000] [1] [INFO] Booting worker with pid: 7\\n",'
+        b'"stream":"stderr","time":"2024-03-05T10:00:00Z"}',
+        b'{"log":"[2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! '
+        b'Perhaps out of memory?\\n","stream":"std',
+        b'{"log":"[2024-03-05 10:00:19 +0000] [1] [ERROR] Worker (pid:12) was sent SIGKILL! '
+        b'Perhaps out of memory?\\n","stream":"stderr","time":"2024-03-05T10:00:19Z"}',
+        b'{"log":"[2024-03-05 10:00:19 +0000] [1] [INFO] Booting worker with pid: 15\\n",'
+        b'"stream":"stderr","ti',
         b'{"kind":"EventList","items":[{"reason":"BackOff","message":"Back-off',
     ]
     r = cli("diagnose", "--json", stdin=b"\n".join(lines) + b"\n")
@@ -154,8 +158,8 @@ def test_corrupt_gzip_is_refused(cli, tmp_path):
     r = cli("diagnose", str(path))
     assert r.code == 2
     assert (
-        r.err
-        == f"error: {path}: corrupt gzip data (Error -3 while decompressing data: unknown compression method)\n"
+        r.err == f"error: {path}: corrupt gzip data"
+        " (Error -3 while decompressing data: unknown compression method)\n"
     )
 
 
@@ -172,8 +176,8 @@ def test_directory_is_refused(cli, tmp_path):
     r = cli("diagnose", str(tmp_path))
     assert r.code == 2
     assert (
-        r.err
-        == f"error: {tmp_path}: is a directory, not a log file (pass the files inside it, e.g. {tmp_path}/*.log)\n"
+        r.err == f"error: {tmp_path}: is a directory, not a log file"
+        f" (pass the files inside it, e.g. {tmp_path}/*.log)\n"
     )
 
 
@@ -255,7 +259,8 @@ def test_mixed_time_zones_and_naive_times(cli):
     mixed = (
         b"[2024-03-05 10:00:00 +0000] [1] [INFO] Booting worker with pid: 7\n"
         b"[2024-03-05 05:00:09 -0500] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory?\n"
-        b"2024-03-05T10:00:10.000000000Z stderr F [2024-03-05 10:00:10 +0000] [1] [INFO] Booting worker with pid: 12\n"
+        b"2024-03-05T10:00:10.000000000Z stderr F "
+        b"[2024-03-05 10:00:10 +0000] [1] [INFO] Booting worker with pid: 12\n"
         b"Mar  5 10:00:15 node1 kernel: Out of memory: Killed process 12 (gunicorn) total-vm:1000kB\n"
         b"2024-03-05 11:00:19,120 I [12] azmlinfsrv - Users's init has completed successfully\n"
         b"[2024-03-05 12:00:19 +0200] [1] [ERROR] Worker (pid:12) was sent SIGKILL! Perhaps out of memory?\n"
