@@ -153,9 +153,9 @@ class Classifier:
         index = self.model.classes.index(cause)
         scored = []
         for event, toks in self.bag.evidence:
-            weight = sum(
-                self.model.weights.get(t, ())[index] if t in self.model.weights else 0.0 for t in toks
-            )
+            # fsum: `toks` is a set, and a plain float sum would depend on its (hash-seeded) order,
+            # so two lines of nearly equal weight could swap places from one run to the next.
+            weight = math.fsum(self.model.weights[t][index] for t in toks if t in self.model.weights)
             if weight > 0:
                 scored.append((weight, event))
         best = sorted(scored, key=lambda we: -we[0])[:EVIDENCE_LINES]
