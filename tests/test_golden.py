@@ -112,10 +112,14 @@ def test_report_matches_golden_file(source: GoldenInput, fmt: str, stable_run, r
     _check(source.golden("exit"), f"{result.code}\n", update)
 
 
-def test_every_golden_file_has_a_test() -> None:
-    """Fail on golden files no test reads (an input dropped or renamed leaves them behind)."""
+def test_every_golden_file_has_a_test(request) -> None:
+    """Fail on golden files no test reads (an input dropped or renamed leaves them); updating deletes them."""
     expected = {source.golden(ext) for source in INPUTS for ext in (*FORMATS.values(), "exit")}
     stored = {
         p for p in GOLDEN.rglob("*") if p.suffix[1:] in (*FORMATS.values(), "exit") and p.name != "README.md"
     }
+    if request.config.getoption("--update-golden"):
+        for stale in stored - expected:
+            stale.unlink()
+        return
     assert sorted(p.relative_to(ROOT).as_posix() for p in stored - expected) == []
