@@ -75,3 +75,13 @@ def default_sigint() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add --update-golden: tests/test_golden.py then writes its golden files instead of comparing."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Write the golden files of tests/test_golden.py from the current code (review the diff).",
+    )
