@@ -20,17 +20,12 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from diagnoser.debuglog import debug
+
 try:  # blake2b without importing OpenSSL's hashlib (a few ms of start-up)
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - CPython always has it
     from hashlib import blake2b
-
-
-def debug(message: str, *args: object) -> None:
-    """Log at debug level with the current exception; logging is imported only when this happens."""
-    import logging
-
-    logging.getLogger(__name__).debug(message, *args, exc_info=True)
 
 
 MAX_ENTRIES = 32  # entries kept per kind (one per distinct rule set, catalogue or pattern set)
@@ -86,7 +81,7 @@ def write(kind: str, key: str, data: bytes) -> None:
         os.replace(tmp, target)  # atomic: a concurrent reader sees no entry or a whole one
         _prune(root, kind)
     except OSError:
-        debug("cannot write the cache in %s", root)
+        debug(__name__, "cannot write the cache in %s", root)
 
 
 def _prune(root: Path, kind: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import time
@@ -22,8 +21,6 @@ from diagnoser.collect.base import (
     unavailable,
 )
 from diagnoser.errors import CollectorError
-
-log = logging.getLogger(__name__)
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 MAX_CONTAINERS = 5

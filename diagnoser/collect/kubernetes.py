@@ -8,7 +8,6 @@ model quirks (text mangling of logs in old versions, validation of `eventTime: n
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,9 +24,8 @@ from diagnoser.collect.base import (
     suggest,
     unavailable,
 )
+from diagnoser.debuglog import debug
 from diagnoser.errors import CollectorError
-
-log = logging.getLogger(__name__)
 
 MAX_PODS = 10  # pods collected per service; more are named in a warning
 # Labels Azure ML puts on the pods of AKS web services (v1) and Kubernetes online deployments (v2).
@@ -156,7 +154,7 @@ class KubernetesCollector(Collector):
                     i["metadata"]["name"] for i in (api.get(list_fn, api.namespace) or {}).get("items") or []
                 ]
             except Forbidden:
-                log.debug("cannot list %s for suggestions", kind)
+                debug(__name__, "cannot list %s for suggestions", kind, exc_info=False)
         hint = suggest(service, names)
         if not names:
             hint = (
@@ -426,7 +424,7 @@ class _Api:
         try:
             self.client.close()
         except Exception:  # noqa: BLE001 - closing is best effort
-            log.debug("closing the API client failed", exc_info=True)
+            debug(__name__, "closing the API client failed")
 
     def hpa_list(self, version: str) -> Callable[..., Any]:
         """Return the list function for HPAs of autoscaling/`version`."""
