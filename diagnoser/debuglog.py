@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 def debug(logger: str, message: str, *args: object, exc_info: bool = True) -> None:
-    """Log `message % args` at debug level under `logger` (a module's __name__), with the current exception."""
+    """Log `message % args` at debug level under `logger` (a module's name), with the current exception."""
     import logging
 
     logging.getLogger(logger).debug(message, *args, exc_info=exc_info)

@@ -58,7 +58,7 @@ def _dominated(items: list[tuple[Any, Any]]) -> bool:
     for op, av in items:
         if _unbounded(op, av):
             continue
-        if sre_parse.SubPattern(None, [(op, av)]).getwidth()[0] > 0:  # type: ignore[arg-type]
+        if sre_parse.SubPattern(None, [(op, av)]).getwidth()[0] > 0:
             return False
     return True
 
@@ -244,7 +244,9 @@ class _Glushkov:
                 raise _Unjudged("local flags")
             return self.seq(av[3])
         if op is sre_c.BRANCH:
-            nullable, first, last = False, set(), set()
+            nullable = False
+            first: set[int] = set()
+            last: set[int] = set()
             for alt in av[1]:
                 n, f, lst = self.seq(alt)
                 nullable, first, last = nullable or n, first | f, last | lst
@@ -265,7 +267,9 @@ class _Glushkov:
 
     def _chain(self, parts: list[_Part], optional_from: int) -> _Part:
         """Return the concatenation of `parts`, those from index `optional_from` on optional."""
-        nullable, first, last = True, set(), set()
+        nullable = True
+        first: set[int] = set()
+        last: set[int] = set()
         for i, (n, f, lst) in enumerate(parts):
             n = n or i >= optional_from
             for p in last:

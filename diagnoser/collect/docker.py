@@ -171,7 +171,8 @@ class DockerCollector(Collector):
         )
         lines: list[str] = []
         try:
-            # since/until as integer epochs: the SDK passes floats and datetimes through in forms old daemons reject.
+            # since/until as integer epochs: the SDK passes floats and datetimes through in forms
+            # old daemons reject.
             stream = client.events(
                 since=int(since), until=int(now) + 1, filters={"container": cid}, decode=True
             )
@@ -209,7 +210,9 @@ def _event_line(event: dict[str, Any]) -> str:
     actor = event.get("Actor") or {}
     attributes = ", ".join(f"{k}={v}" for k, v in sorted((actor.get("Attributes") or {}).items()))
     action = event.get("Action") or event.get("status", "")
-    return f"{stamp}.{nano % 1_000_000_000:09d}Z {event.get('Type', 'container')} {action} {actor.get('ID', event.get('id', ''))} ({attributes})"
+    kind = event.get("Type", "container")
+    ident = actor.get("ID", event.get("id", ""))
+    return f"{stamp}.{nano % 1_000_000_000:09d}Z {kind} {action} {ident} ({attributes})"
 
 
 def _epoch(value: str | None) -> int | None:
