@@ -5,7 +5,6 @@ The runner that chooses and calls the collectors is collect/service.py, one floo
 
 from __future__ import annotations
 
-import difflib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -115,16 +114,6 @@ def parse_since(text: str | None) -> int | None:
     return max(1, int(total))
 
 
-def suggest(name: str, candidates: Iterable[str]) -> str:
-    """Return ' (did you mean …?)'-style text for the closest names, or an empty string."""
-    pool = sorted(set(candidates))
-    close = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
-    close += [c for c in pool if name.lower() in c.lower() and c not in close][: 3 - len(close)]
-    if not close:
-        return ""
-    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
-
-
 def unavailable(what: str, exc: BaseException | str, hint: str) -> CollectorUnavailable:
     """Return a CollectorUnavailable for `what` with the cause shortened to one line."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -140,6 +129,5 @@ __all__ = [
     "parse_since",
     "piece",
     "redacted",
-    "suggest",
     "unavailable",
 ]

@@ -17,10 +17,10 @@ from diagnoser.collect.base import (
     Piece,
     Request,
     piece,
-    suggest,
     unavailable,
 )
 from diagnoser.errors import CollectorError
+from diagnoser.registry import did_you_mean_any
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 MAX_CONTAINERS = 5
@@ -127,7 +127,7 @@ class DockerCollector(Collector):
         if not found:
             all_containers = client.containers.list(all=True)
             names = [c.name for c in all_containers]
-            hint = suggest(service, names) or (
+            hint = did_you_mean_any(service, names) or (
                 f"containers there: {', '.join(sorted(names)[:10])}"
                 if names
                 else "the daemon has no containers"

@@ -21,11 +21,11 @@ from diagnoser.collect.base import (
     Piece,
     Request,
     piece,
-    suggest,
     unavailable,
 )
 from diagnoser.debuglog import debug
 from diagnoser.errors import CollectorError
+from diagnoser.registry import did_you_mean_any
 
 MAX_PODS = 10  # pods collected per service; more are named in a warning
 # Labels Azure ML puts on the pods of AKS web services (v1) and Kubernetes online deployments (v2).
@@ -155,7 +155,7 @@ class KubernetesCollector(Collector):
                 ]
             except Forbidden:
                 debug(__name__, "cannot list %s for suggestions", kind, exc_info=False)
-        hint = suggest(service, names)
+        hint = did_you_mean_any(service, names)
         if not names:
             hint = (
                 hint
@@ -400,7 +400,7 @@ class _Api:
                         raise unavailable(
                             "kubeconfig",
                             f"no context {request.context!r}",
-                            suggest(request.context, names) or f"contexts: {', '.join(names)}",
+                            did_you_mean_any(request.context, names) or f"contexts: {', '.join(names)}",
                         )
                 self.context = (chosen or {}).get("name")
                 namespace = ((chosen or {}).get("context") or {}).get("namespace")

@@ -9,7 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from diagnoser.collect.journald import export_entry
+
+def export_entry(fields: dict[str, str], when: datetime | None = None) -> bytes:
+    """Return one entry in journal export format, what systemd-journal-remote reads."""
+    when = when or datetime.now(UTC)
+    usec = int(when.timestamp() * 1e6)
+    out = [
+        f"__REALTIME_TIMESTAMP={usec}",
+        f"__MONOTONIC_TIMESTAMP={usec}",
+        "_BOOT_ID=3d8e7c4f0a1b4c2d9e8f7a6b5c4d3e2f",
+    ]
+    out += [f"{k}={v}" for k, v in fields.items()]
+    return ("\n".join(out) + "\n\n").encode()
+
 
 REMOTE = next(
     (
