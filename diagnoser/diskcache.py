@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from diagnoser import __version__
 from diagnoser.debuglog import debug
 
 try:  # blake2b without importing OpenSSL's hashlib (a few ms of start-up)
@@ -43,8 +44,6 @@ def cache_dir() -> Path | None:
 
 def key_of(kind: str, fmt: int, names: Sequence[object], blobs: Iterable[bytes]) -> str:
     """Return a key hashing `kind`, its format, the diagnoser version and each (name, bytes) pair."""
-    from diagnoser import __version__
-
     h = blake2b(f"{kind}\0{fmt}\0{__version__}\0".encode(), digest_size=20)
     for name, data in zip(names, blobs, strict=True):
         h.update(str(name).encode("utf-8", "surrogateescape") + b"\0")

@@ -118,16 +118,3 @@ def unavailable(what: str, exc: BaseException | str, hint: str) -> CollectorUnav
     """Return a CollectorUnavailable for `what` with the cause shortened to one line."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return CollectorUnavailable(f"{what}: {text[:300]}", hint=hint)
-
-
-__all__ = [
-    "Collection",
-    "Collector",
-    "NotFound",
-    "Piece",
-    "Request",
-    "parse_since",
-    "piece",
-    "redacted",
-    "unavailable",
-]

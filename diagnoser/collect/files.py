@@ -53,6 +53,7 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
             problems.append(InputError("permission denied", Location(path), "run as a user who can read it"))
             continue
         if stat.S_ISDIR(mode):
+            # Only a directory can be a bundle: its module costs start-up time on no other run.
             from diagnoser.collect.bundle import bundle_sources, is_bundle
 
             if is_bundle(path):
