@@ -20,17 +20,13 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from diagnoser import __version__
+from diagnoser.debuglog import debug
+
 try:  # blake2b without importing OpenSSL's hashlib (a few ms of start-up)
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - CPython always has it
     from hashlib import blake2b
-
-
-def debug(message: str, *args: object) -> None:
-    """Log at debug level with the current exception; logging is imported only when this happens."""
-    import logging
-
-    logging.getLogger(__name__).debug(message, *args, exc_info=True)
 
 
 MAX_ENTRIES = 32  # entries kept per kind (one per distinct rule set, catalogue or pattern set)
@@ -48,8 +44,6 @@ def cache_dir() -> Path | None:
 
 def key_of(kind: str, fmt: int, names: Sequence[object], blobs: Iterable[bytes]) -> str:
     """Return a key hashing `kind`, its format, the diagnoser version and each (name, bytes) pair."""
-    from diagnoser import __version__
-
     h = blake2b(f"{kind}\0{fmt}\0{__version__}\0".encode(), digest_size=20)
     for name, data in zip(names, blobs, strict=True):
         h.update(str(name).encode("utf-8", "surrogateescape") + b"\0")
@@ -86,7 +80,7 @@ def write(kind: str, key: str, data: bytes) -> None:
         os.replace(tmp, target)  # atomic: a concurrent reader sees no entry or a whole one
         _prune(root, kind)
     except OSError:
-        debug("cannot write the cache in %s", root)
+        debug(__name__, "cannot write the cache in %s", root)
 
 
 def _prune(root: Path, kind: str) -> None:

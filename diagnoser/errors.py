@@ -73,7 +73,3 @@ class CollectorError(DiagnoserError):
 
 class CollectorUnavailable(CollectorError):
     """A collector's daemon or API cannot be reached."""
-
-
-class PluginError(DiagnoserError):
-    """A plug-in failed to load."""

@@ -22,7 +22,9 @@ from diagnoser.rank import rank
 from diagnoser.redact import DEFAULT, Redactor
 
 if TYPE_CHECKING:
-    from diagnoser.collect.base import Outcome, Request, SourceKind
+    from diagnoser.collect.base import Request
+    from diagnoser.collect.kinds import SourceKind
+    from diagnoser.collect.service import Outcome
 
 MAX_SUSPICIOUS = 5
 EVIDENCE_CHARS = 500
@@ -223,7 +225,7 @@ def diagnose_service(
     bundle_dir: str | Path | None = None,
 ) -> tuple[Report, Outcome]:
     """Collect the service from the chosen sources, then diagnose it together with any files."""
-    from diagnoser.collect.base import collect_service
+    from diagnoser.collect.service import collect_service
 
     options = options or Options()
     request = dataclasses.replace(request, redactor=options.redactor)  # --no-redact reaches collection too

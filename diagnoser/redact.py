@@ -204,7 +204,7 @@ def redact(text: str) -> str:
 
 def make_redactor(patterns: Sequence[str] = (), enabled: bool = True) -> Redactor:
     """Return a Redactor with the built-in patterns plus `patterns` (checked like rule regexes)."""
-    from diagnoser.detect.regexes import regex_problem
+    from diagnoser.regexsafety import regex_problem
 
     compiled: list[re.Pattern[str]] = []
     for text in patterns:

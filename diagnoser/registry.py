@@ -1,9 +1,9 @@
-"""A small name -> object registry with did-you-mean suggestions."""
+"""Did-you-mean hints for names a user mistyped, and a small name -> object registry."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -13,6 +13,16 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
     """Return a hint naming the closest choice, or None."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def did_you_mean_any(name: str, candidates: Iterable[str]) -> str:
+    """Return "did you mean 'a' or 'b'?" for up to three close names (or names holding it), or ''."""
+    pool = sorted(set(candidates))
+    close = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
+    close += [c for c in pool if name.lower() in c.lower() and c not in close][: 3 - len(close)]
+    if not close:
+        return ""
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 class Registry(Generic[T]):

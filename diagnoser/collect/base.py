@@ -1,21 +1,19 @@
-"""What every service collector shares: the request, the collected pieces, redaction and the runner."""
+"""What every service collector shares: the request, the collected pieces, redaction and helpers.
+
+The runner that chooses and calls the collectors is collect/service.py, one floor up.
+"""
 
 from __future__ import annotations
 
-import difflib
-import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from diagnoser.collect.kinds import SourceKind  # re-exported (see __all__): the CLI reads kinds.py
 from diagnoser.errors import CollectorError, CollectorUnavailable, ConfigError
 from diagnoser.model import RawLine
 from diagnoser.redact import DEFAULT as DEFAULT_REDACTOR
-from diagnoser.redact import Redactor, redact
-
-log = logging.getLogger(__name__)
+from diagnoser.redact import Redactor
 
 DEFAULT_TIMEOUT = 10.0  # seconds for one network call; a slow API never hangs the command
 DEFAULT_TAIL = 2000  # log lines per container unless --tail says otherwise
@@ -59,22 +57,6 @@ class Collection:
     pieces: tuple[Piece, ...]
     warnings: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()  # names and ids a later collector (journald) filters on
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of running the chosen collectors: pieces, warnings, and what was used."""
-
-    pieces: tuple[Piece, ...]
-    warnings: tuple[str, ...]
-    used: tuple[str, ...]  # "docker (unix:///…)"
-    skipped: tuple[str, ...] = ()  # "kubernetes: no kubeconfig …"
-
-    def lines(self) -> Iterator[RawLine]:
-        """Yield every piece's lines as RawLines, numbered from 1 within each piece."""
-        for piece in self.pieces:
-            for number, text in enumerate(piece.lines, 1):
-                yield RawLine(piece.source, number, text)
 
 
 class Collector(ABC):
@@ -132,107 +114,7 @@ def parse_since(text: str | None) -> int | None:
     return max(1, int(total))
 
 
-def suggest(name: str, candidates: Iterable[str]) -> str:
-    """Return ' (did you mean …?)'-style text for the closest names, or an empty string."""
-    pool = sorted(set(candidates))
-    close = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
-    close += [c for c in pool if name.lower() in c.lower() and c not in close][: 3 - len(close)]
-    if not close:
-        return ""
-    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
-
-
-def _builtin(kind: SourceKind) -> Collector:
-    """Return the collector for `kind`; modules are imported only when chosen."""
-    if kind is SourceKind.KUBERNETES:
-        from diagnoser.collect.kubernetes import KubernetesCollector
-
-        return KubernetesCollector()
-    if kind is SourceKind.DOCKER:
-        from diagnoser.collect.docker import DockerCollector
-
-        return DockerCollector()
-    from diagnoser.collect.journald import JournaldCollector
-
-    return JournaldCollector()
-
-
-_ORDER = (SourceKind.KUBERNETES, SourceKind.DOCKER, SourceKind.JOURNALD)
-
-
-def collect_service(
-    request: Request,
-    kinds: Sequence[SourceKind] = (SourceKind.AUTO,),
-    collectors: dict[SourceKind, Collector] | None = None,
-    have_other_input: bool = False,
-) -> Outcome:
-    """Run the chosen collectors (all reachable ones for auto) and gather what they found.
-
-    A source that fails while others (or files) yield something becomes a warning; when nothing
-    at all could be collected, raise one CollectorError naming what was searched and where.
-    """
-    auto = SourceKind.AUTO in kinds or not kinds
-    chosen = list(_ORDER) if auto else [k for k in _ORDER if k in kinds]
-    pieces: list[Piece] = []
-    warnings: list[str] = []
-    used: list[str] = []
-    skipped: list[str] = []
-    failures: list[str] = []
-    targets: list[str] = []
-    for kind in chosen:
-        collector = (collectors or {}).get(kind) or _builtin(kind)
-        if auto:
-            why_not = collector.available(request)
-            if why_not:
-                skipped.append(f"{kind}: {why_not}")
-                continue
-        sub = Request(**{**_fields(request), "targets": tuple(targets)})
-        try:
-            found = collector.collect(sub)
-        except NotFound as exc:
-            (skipped if auto else failures).append(f"{kind}: {exc}")
-            continue
-        except CollectorError as exc:
-            failures.append(f"{kind}: {exc}")
-            continue
-        if auto and not found.pieces:
-            skipped.append(f"{kind}: nothing about {request.service!r} at {found.where}")
-            continue
-        pieces.extend(redacted(p, request.redactor) for p in found.pieces)
-        warnings.extend(f"{kind}: {w}" for w in found.warnings)
-        targets.extend(found.targets)
-        used.append(f"{kind} ({found.where})")
-    if not pieces and not have_other_input:
-        problems = "; ".join(failures + skipped) or "no source is reachable"
-        raise CollectorError(f"could not collect anything for service {request.service!r}: {problems}")
-    warnings = failures + warnings if pieces or have_other_input else warnings
-    return Outcome(tuple(pieces), tuple(warnings), tuple(used), tuple(skipped))
-
-
-def _fields(request: Request) -> dict:
-    """Return the fields of `request` as a dict (slots dataclasses have no __dict__)."""
-    return {name: getattr(request, name) for name in Request.__dataclass_fields__}
-
-
 def unavailable(what: str, exc: BaseException | str, hint: str) -> CollectorUnavailable:
     """Return a CollectorUnavailable for `what` with the cause shortened to one line."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return CollectorUnavailable(f"{what}: {text[:300]}", hint=hint)
-
-
-__all__ = [
-    "Collection",
-    "Collector",
-    "Outcome",
-    "NotFound",
-    "Piece",
-    "Request",
-    "SourceKind",
-    "collect_service",
-    "parse_since",
-    "piece",
-    "redact",
-    "redacted",
-    "suggest",
-    "unavailable",
-]

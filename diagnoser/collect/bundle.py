@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from diagnoser import __version__
 from diagnoser.errors import ConfigError, InputError, Location
 from diagnoser.model import RawLine
 from diagnoser.redact import DEFAULT, Redactor
@@ -95,8 +96,6 @@ class BundleWriter:
 
     def finish(self, warnings: Sequence[str] = ()) -> Path:
         """Write the manifest and return the bundle directory."""
-        from diagnoser import __version__
-
         manifest = {
             "diagnoser_bundle": BUNDLE_VERSION,
             "tool": {"name": "diagnoser", "version": __version__},

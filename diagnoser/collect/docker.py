@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import time
@@ -18,12 +17,10 @@ from diagnoser.collect.base import (
     Piece,
     Request,
     piece,
-    suggest,
     unavailable,
 )
 from diagnoser.errors import CollectorError
-
-log = logging.getLogger(__name__)
+from diagnoser.registry import did_you_mean_any
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 MAX_CONTAINERS = 5
@@ -130,7 +127,7 @@ class DockerCollector(Collector):
         if not found:
             all_containers = client.containers.list(all=True)
             names = [c.name for c in all_containers]
-            hint = suggest(service, names) or (
+            hint = did_you_mean_any(service, names) or (
                 f"containers there: {', '.join(sorted(names)[:10])}"
                 if names
                 else "the daemon has no containers"
@@ -174,7 +171,8 @@ class DockerCollector(Collector):
         )
         lines: list[str] = []
         try:
-            # since/until as integer epochs: the SDK passes floats and datetimes through in forms old daemons reject.
+            # since/until as integer epochs: the SDK passes floats and datetimes through in forms
+            # old daemons reject.
             stream = client.events(
                 since=int(since), until=int(now) + 1, filters={"container": cid}, decode=True
             )
@@ -212,7 +210,9 @@ def _event_line(event: dict[str, Any]) -> str:
     actor = event.get("Actor") or {}
     attributes = ", ".join(f"{k}={v}" for k, v in sorted((actor.get("Attributes") or {}).items()))
     action = event.get("Action") or event.get("status", "")
-    return f"{stamp}.{nano % 1_000_000_000:09d}Z {event.get('Type', 'container')} {action} {actor.get('ID', event.get('id', ''))} ({attributes})"
+    kind = event.get("Type", "container")
+    ident = actor.get("ID", event.get("id", ""))
+    return f"{stamp}.{nano % 1_000_000_000:09d}Z {kind} {action} {ident} ({attributes})"
 
 
 def _epoch(value: str | None) -> int | None:

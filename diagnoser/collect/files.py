@@ -9,7 +9,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from diagnoser.errors import InputError, Location
 from diagnoser.model import RawLine
@@ -53,6 +53,7 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
             problems.append(InputError("permission denied", Location(path), "run as a user who can read it"))
             continue
         if stat.S_ISDIR(mode):
+            # Only a directory can be a bundle: its module costs start-up time on no other run.
             from diagnoser.collect.bundle import bundle_sources, is_bundle
 
             if is_bundle(path):
@@ -109,9 +110,12 @@ def read_lines(
         raw.close()
 
 
-def _unwrap(stream: BinaryIO, label: str) -> io.BufferedReader:
+def _unwrap(stream: BinaryIO, label: str) -> io.BufferedReader[Any]:
     """Return a buffered reader over `stream`, decompressing gzip and rejecting binary data."""
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    # Any binary stream reads like a raw one here (stdin.buffer, a pipe, a test's BytesIO).
+    buffered: io.BufferedReader[Any] = (
+        stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(cast("io.RawIOBase", stream))
+    )
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     if head.startswith(GZIP_MAGIC):
         buffered = io.BufferedReader(_Gunzip(buffered))
@@ -130,7 +134,7 @@ class _Gunzip(io.RawIOBase):
     a copy still in progress is diagnosed with what it holds.
     """
 
-    def __init__(self, stream: io.BufferedReader):
+    def __init__(self, stream: io.BufferedReader[Any]):
         self.stream = stream
         self.dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.truncated = False
@@ -181,7 +185,7 @@ def _reject_binary(head: bytes, label: str) -> None:
         )
 
 
-def _lines(stream: io.BufferedReader, name: str, label: str, notes: list[str]) -> Iterator[RawLine]:
+def _lines(stream: io.BufferedReader[Any], name: str, label: str, notes: list[str]) -> Iterator[RawLine]:
     """Split `stream` into RawLines, capping each line at MAX_LINE_BYTES."""
     number = 0
     readline = stream.readline
@@ -216,7 +220,8 @@ def _lines(stream: io.BufferedReader, name: str, label: str, notes: list[str]) -
         gz = getattr(stream, "raw", None)
         if isinstance(gz, _Gunzip) and gz.truncated:
             notes.append(
-                f"{label}: compressed data ends early after line {number} (truncated file?); read what was there"
+                f"{label}: compressed data ends early after line {number} (truncated file?); "
+                "read what was there"
             )
         for n, size in cut[:5]:
             notes.append(f"{label}:{n}: line of {size} bytes cut to its first {MAX_LINE_BYTES} bytes (1 MiB)")

@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,16 +167,3 @@ def _select(lines: list[str], targets: list[str], tail: int | None) -> list[Piec
             kept = kept[-tail:]
         pieces.append(piece(f"journald:{unit}", kept))
     return pieces
-
-
-def export_entry(fields: dict[str, str], when: datetime | None = None) -> bytes:
-    """Return one entry in journal export format (what systemd-journal-remote reads), for tests and bundles."""
-    when = when or datetime.now(UTC)
-    usec = int(when.timestamp() * 1e6)
-    out = [
-        f"__REALTIME_TIMESTAMP={usec}",
-        f"__MONOTONIC_TIMESTAMP={usec}",
-        "_BOOT_ID=3d8e7c4f0a1b4c2d9e8f7a6b5c4d3e2f",
-    ]
-    out += [f"{k}={v}" for k, v in fields.items()]
-    return ("\n".join(out) + "\n\n").encode()

@@ -8,7 +8,6 @@ model quirks (text mangling of logs in old versions, validation of `eventTime: n
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +21,11 @@ from diagnoser.collect.base import (
     Piece,
     Request,
     piece,
-    suggest,
     unavailable,
 )
+from diagnoser.debuglog import debug
 from diagnoser.errors import CollectorError
-
-log = logging.getLogger(__name__)
+from diagnoser.registry import did_you_mean_any
 
 MAX_PODS = 10  # pods collected per service; more are named in a warning
 # Labels Azure ML puts on the pods of AKS web services (v1) and Kubernetes online deployments (v2).
@@ -116,7 +114,7 @@ class KubernetesCollector(Collector):
         return Collection(self.name, f"{where}, {found.how}", tuple(pieces), tuple(warnings), tuple(targets))
 
     def _resolve(self, api: _Api, service: str, where: str) -> _Found:
-        """Find the pods of `service`: Service selector, Deployment / StatefulSet, Azure ML labels, pod name."""
+        """Find the pods of `service`: Service selector, Deployment/StatefulSet, Azure ML labels, pod name."""
         names: list[str] = []
         svc = api.get(api.core.read_namespaced_service, service, api.namespace, missing_ok=True)
         if svc is not None:
@@ -156,16 +154,18 @@ class KubernetesCollector(Collector):
                     i["metadata"]["name"] for i in (api.get(list_fn, api.namespace) or {}).get("items") or []
                 ]
             except Forbidden:
-                log.debug("cannot list %s for suggestions", kind)
-        hint = suggest(service, names)
+                debug(__name__, "cannot list %s for suggestions", kind, exc_info=False)
+        hint = did_you_mean_any(service, names)
         if not names:
             hint = (
                 hint
-                or "the namespace holds no Service, Deployment or StatefulSet; check --namespace and --context"
+                or "the namespace holds no Service, Deployment or StatefulSet; "
+                "check --namespace and --context"
             )
         labels = ", ".join(f"{label}={service}" for label in SERVICE_LABELS)
         raise NotFound(
-            f"no service {service!r} in {where}: searched Service, Deployment and StatefulSet named {service!r}, "
+            f"no service {service!r} in {where}: "
+            f"searched Service, Deployment and StatefulSet named {service!r}, "
             f"pods labelled {labels}, and a pod of that name",
             hint=hint or None,
         )
@@ -400,7 +400,7 @@ class _Api:
                         raise unavailable(
                             "kubeconfig",
                             f"no context {request.context!r}",
-                            suggest(request.context, names) or f"contexts: {', '.join(names)}",
+                            did_you_mean_any(request.context, names) or f"contexts: {', '.join(names)}",
                         )
                 self.context = (chosen or {}).get("name")
                 namespace = ((chosen or {}).get("context") or {}).get("namespace")
@@ -426,7 +426,7 @@ class _Api:
         try:
             self.client.close()
         except Exception:  # noqa: BLE001 - closing is best effort
-            log.debug("closing the API client failed", exc_info=True)
+            debug(__name__, "closing the API client failed")
 
     def hpa_list(self, version: str) -> Callable[..., Any]:
         """Return the list function for HPAs of autoscaling/`version`."""

@@ -1,13 +1,14 @@
 """Stage 3: detection. YAML rules (loader, condition grammar, streaming engine, lint, self-test).
 
-Names are imported on first use (PEP 562): `diagnose` needs the engine and the loader, not the
-linter or the self-test, and start-up time is part of the budget.
+Names are imported on first use (PEP 562, diagnoser/lazy.py): `diagnose` needs the engine and the
+loader, not the linter or the self-test, and start-up time is part of the budget.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from diagnoser.lazy import lazy_names
 
 if TYPE_CHECKING:
     from diagnoser.detect.engine import Engine
@@ -38,11 +39,4 @@ __all__ = [
     "run_examples",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), _HOMES)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from diagnoser import diskcache
+from diagnoser.debuglog import debug
 from diagnoser.detect.condition import And, Cmp, CountCmp, Node, Not, Of, Or, Ref, Then, Within
 from diagnoser.detect.regexes import LITERALS_MEMO, required_literals
 from diagnoser.detect.rules import Examples, FieldTest, KeyRef, Matcher, Op, Rule, Status
@@ -47,12 +48,12 @@ def read(key: str, lean: bool = False) -> tuple[Rule, ...] | None:
             LITERALS_MEMO[(pattern, flags)] = None if needles is None else tuple(needles)
         return rules
     except Exception:  # a damaged entry is a miss: the YAML is the truth
-        diskcache.debug("ignoring a damaged rule cache entry %s", key)
+        debug(__name__, "ignoring a damaged rule cache entry %s", key)
         return None
 
 
 def write(key: str, rules: Sequence[Rule]) -> None:
-    """Store `rules` under `key`, whole and lean (with the literals the prefilter derives from their regexes)."""
+    """Store `rules` under `key`, whole and lean (with the literals the prefilter derives from them)."""
     literals = [
         [p, t.flags, required_literals(p, t.flags)]
         for r in rules

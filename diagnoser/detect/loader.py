@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from diagnoser.detect import cache
 from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_condition, parse_duration
-from diagnoser.detect.regexes import regex_problem
 from diagnoser.detect.rules import (
     EXAMPLE_KEYS,
     FIELD_PREFIX,
@@ -31,6 +30,7 @@ from diagnoser.detect.rules import (
 from diagnoser.errors import Location, RuleError, RuleLoadErrors
 from diagnoser.model import Severity
 from diagnoser.paths import rules_dir
+from diagnoser.regexsafety import regex_problem
 from diagnoser.registry import did_you_mean
 
 if TYPE_CHECKING:

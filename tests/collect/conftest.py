@@ -93,7 +93,8 @@ class Dockerd:
 
 
 ENTRYPOINT = r"""#!/bin/sh
-# A model server's start-up as gunicorn + azmlinfsrv print it, then init() loads a model bigger than the limit.
+# A model server's start-up as gunicorn + azmlinfsrv print it,
+# then init() loads a model bigger than the limit.
 now() { date -u "+%Y-%m-%d %H:%M:%S"; }
 echo "[$(now) +0000] [1] [INFO] Starting gunicorn 20.1.0"
 echo "[$(now) +0000] [1] [INFO] Listening at: http://0.0.0.0:31311 (1)"

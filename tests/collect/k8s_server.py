@@ -239,7 +239,10 @@ class Handler(BaseHTTPRequestHandler):
             status(
                 403,
                 "Forbidden",
-                f'{resource} is forbidden: User "system:serviceaccount:ci:reader" cannot list resource "{resource}" in API group "" in the namespace "{ns}"',
+                (
+                    f'{resource} is forbidden: User "system:serviceaccount:ci:reader" cannot list resource '
+                    f'"{resource}" in API group "" in the namespace "{ns}"'
+                ),
                 {"kind": resource},
             ),
         )

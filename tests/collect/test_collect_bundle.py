@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from diagnoser.collect.base import parse_since, redact
+from diagnoser.collect.base import parse_since
+from diagnoser.redact import redact
 
 
 def test_kubernetes_bundle_replays_identically_and_is_redacted(cli, k8s, tmp_path):
@@ -100,8 +101,9 @@ def test_no_redact_reaches_what_is_collected(cli, k8s, tmp_path):
 
 
 def test_a_user_pattern_masks_what_is_collected(cli, k8s, tmp_path):
-    from diagnoser.collect.base import Request, collect_service
+    from diagnoser.collect.base import Request
     from diagnoser.collect.kinds import SourceKind
+    from diagnoser.collect.service import collect_service
     from diagnoser.redact import make_redactor
 
     plain = collect_service(Request("scorer"), [SourceKind.KUBERNETES])

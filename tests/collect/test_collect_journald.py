@@ -9,7 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from diagnoser.collect.journald import export_entry
+
+def export_entry(fields: dict[str, str], when: datetime | None = None) -> bytes:
+    """Return one entry in journal export format, what systemd-journal-remote reads."""
+    when = when or datetime.now(UTC)
+    usec = int(when.timestamp() * 1e6)
+    out = [
+        f"__REALTIME_TIMESTAMP={usec}",
+        f"__MONOTONIC_TIMESTAMP={usec}",
+        "_BOOT_ID=3d8e7c4f0a1b4c2d9e8f7a6b5c4d3e2f",
+    ]
+    out += [f"{k}={v}" for k, v in fields.items()]
+    return ("\n".join(out) + "\n\n").encode()
+
 
 REMOTE = next(
     (
@@ -47,7 +59,12 @@ def _journal(tmp_path: Path) -> Path:
             {
                 **kubelet,
                 "PRIORITY": "3",
-                "MESSAGE": 'E0305 10:02:55.118274    1869 pod_workers.go:1298] "Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"mysvc\\" with CrashLoopBackOff: \\"back-off 2m40s restarting failed container=mysvc pod=mysvc-7d9c8b5f4-x2kqp_ml(0c1e)\\"" pod="ml/mysvc-7d9c8b5f4-x2kqp" podUID="0c1e"',
+                "MESSAGE": (
+                    'E0305 10:02:55.118274    1869 pod_workers.go:1298] "Error syncing pod, skipping" '
+                    'err="failed to \\"StartContainer\\" for \\"mysvc\\" with CrashLoopBackOff: '
+                    '\\"back-off 2m40s restarting failed container=mysvc '
+                    'pod=mysvc-7d9c8b5f4-x2kqp_ml(0c1e)\\"" pod="ml/mysvc-7d9c8b5f4-x2kqp" podUID="0c1e"'
+                ),
             },
             t,
         ),
@@ -55,35 +72,50 @@ def _journal(tmp_path: Path) -> Path:
             {
                 **kubelet,
                 "PRIORITY": "6",
-                "MESSAGE": 'I0305 10:02:56.000000    1869 kubelet.go:2457] "SyncLoop (PLEG): event for pod" pod="ml/other-5d4c3b2a1-zzzzz"',
+                "MESSAGE": (
+                    'I0305 10:02:56.000000    1869 kubelet.go:2457] "SyncLoop (PLEG): event for pod" '
+                    'pod="ml/other-5d4c3b2a1-zzzzz"'
+                ),
             },
             t + timedelta(seconds=1),
         ),
         (
             {
                 **kernel,
-                "MESSAGE": "python invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=939",
+                "MESSAGE": (
+                    "python invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=939"
+                ),
             },
             t + timedelta(seconds=10),
         ),
         (
             {
                 **kernel,
-                "MESSAGE": f"oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset={CID[:64]},mems_allowed=0,oom_memcg=/kubepods/burstable/pod0c1e/{CID},task_memcg=/kubepods/burstable/pod0c1e/{CID},task=python,pid=4242,uid=0",
+                "MESSAGE": (
+                    f"oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset={CID[:64]},mems_allowed=0,"
+                    f"oom_memcg=/kubepods/burstable/pod0c1e/{CID},"
+                    f"task_memcg=/kubepods/burstable/pod0c1e/{CID},task=python,pid=4242,uid=0"
+                ),
             },
             t + timedelta(seconds=10, microseconds=500),
         ),
         (
             {
                 **kernel,
-                "MESSAGE": "Memory cgroup out of memory: Killed process 4242 (python) total-vm:3021216kB, anon-rss:2094816kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4500kB oom_score_adj:939",
+                "MESSAGE": (
+                    "Memory cgroup out of memory: Killed process 4242 (python) total-vm:3021216kB, "
+                    "anon-rss:2094816kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4500kB "
+                    "oom_score_adj:939"
+                ),
             },
             t + timedelta(seconds=10, microseconds=900),
         ),
         (
             {
                 **kernel,
-                "MESSAGE": "Memory cgroup out of memory: Killed process 999 (java) total-vm:1kB, anon-rss:1kB",
+                "MESSAGE": (
+                    "Memory cgroup out of memory: Killed process 999 (java) total-vm:1kB, anon-rss:1kB"
+                ),
             },
             t + timedelta(seconds=60),
         ),

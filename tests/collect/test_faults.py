@@ -37,7 +37,8 @@ def test_log_answer_503(cli, k8s):
     r = run(cli)
     assert r.code == 0, r.err  # the pod and its events alone name no cause
     assert r.json()["warnings"] == [
-        f"kubernetes: no log for {LOG}: the API server at {k8s.url} answered 503: etcdserver: request timed out (503)"
+        f"kubernetes: no log for {LOG}: the API server at {k8s.url} answered 503: "
+        "etcdserver: request timed out (503)"
     ]
 
 
@@ -85,7 +86,8 @@ def test_events_answer_that_is_not_json(cli, k8s):
     r = run(cli)
     assert r.code == 1, r.err
     assert r.json()["warnings"] == [
-        f"kubernetes: events: the API server at {k8s.url} answered list_namespaced_event with something that is not JSON"
+        f"kubernetes: events: the API server at {k8s.url} answered list_namespaced_event "
+        "with something that is not JSON"
     ]
 
 
@@ -95,7 +97,8 @@ def test_events_answer_that_is_not_json(cli, k8s):
         ("500", "answered 500: etcdserver: request timed out (500)"),
         (
             "reset",
-            "broke off its answer to list_namespaced_pod: Connection broken: ConnectionResetError(104, 'Connection reset by peer')",
+            "broke off its answer to list_namespaced_pod: Connection broken: "
+            "ConnectionResetError(104, 'Connection reset by peer')",
         ),
     ],
 )
@@ -105,8 +108,8 @@ def test_nothing_collected_is_an_error(cli, k8s, mode, why):
     assert r.code == 2
     assert r.out == ""
     assert (
-        r.err
-        == f"error: could not collect anything for service 'scorer': kubernetes: the API server at {k8s.url} {why}\n"
+        r.err == "error: could not collect anything for service 'scorer': "
+        f"kubernetes: the API server at {k8s.url} {why}\n"
     )
 
 
@@ -142,7 +145,8 @@ DOCKER_WHY = {
     "500": "docker: the Docker daemon at {host} answered: Error response from daemon: layer store is locked",
     "hang": "docker: lost the Docker daemon at {host}: timed out (check dockerd)",
     "reset": (
-        "docker: lost the Docker daemon at {host}: ('Connection broken: IncompleteRead(12 bytes read, 4084 more "
+        "docker: lost the Docker daemon at {host}: "
+        "('Connection broken: IncompleteRead(12 bytes read, 4084 more "
         "expected)', IncompleteRead(12 bytes read, 4084 more expected)) (check dockerd)"
     ),
 }
