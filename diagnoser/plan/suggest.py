@@ -7,11 +7,13 @@ A value the logs show is `observed`; where they do not, the knob's documented de
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from diagnoser.model import Platform, ValueSource
+from diagnoser.options import ReplicaInputs
+from diagnoser.plan.catalogue import Suggester
 from diagnoser.plan.defaults import KnobDefault, default_for
-from diagnoser.plan.inputs import ReplicaInputs  # re-exported: it lives apart so the CLI skips this module
 from diagnoser.plan.observe import Observations
 
 GIB = 2**30
@@ -302,3 +304,12 @@ def suggest_workers(
     if current <= 1:
         return _observed(current, None, "a single worker already: raise the memory limit instead")
     return _observed(current, str(max(1, current // 2)), "halve the workers that each load the model")
+
+
+# What each catalogue `suggest:` name computes, called as (knob, observations, platform, replica inputs).
+SUGGESTERS: dict[Suggester, Callable[[str, Observations, Platform, ReplicaInputs], Suggestion]] = {
+    Suggester.MEMORY: lambda knob, obs, platform, _: suggest_memory(knob, obs, platform),
+    Suggester.TIMEOUT: lambda knob, obs, platform, _: suggest_timeout(knob, obs, platform),
+    Suggester.REPLICAS: lambda knob, obs, platform, replicas: suggest_replicas(obs, replicas, knob, platform),
+    Suggester.WORKERS: lambda knob, obs, platform, _: suggest_workers(obs, knob, platform),
+}
