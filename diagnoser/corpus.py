@@ -175,7 +175,7 @@ def load_cases(root: Path) -> list[Case]:
 
 
 def evaluate(cases: Iterable[Case], rules: Sequence | None = None, classifier: bool = True) -> Evaluation:
-    """Diagnose every case with the engine (rules and classifier, or rules alone) and return the evaluation."""
+    """Diagnose every case (rules and classifier, or rules alone) and return the evaluation."""
     from diagnoser.detect import load_rules
     from diagnoser.options import Files, Options
     from diagnoser.pipeline import diagnose

@@ -16,7 +16,7 @@ from diagnoser.model import Platform, RawLine
 from diagnoser.redact import Redactor, make_redactor
 
 if TYPE_CHECKING:
-    from diagnoser.detect.model import Rule
+    from diagnoser.detect.rules import Rule
 
 DEFAULT_COLLECT_TIMEOUT = 10.0  # seconds for one network call; a slow API never hangs the command
 
@@ -32,7 +32,7 @@ class SourceKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Files:
-    """Log files read in order; "-" (or no path at all) is stdin, and a bundle directory replays its sources."""
+    """Log files read in order: "-" (or no path at all) is stdin; a bundle directory replays its sources."""
 
     paths: tuple[str, ...] = ()
     stdin: BinaryIO | None = None  # what "-" reads; None: the process's standard input

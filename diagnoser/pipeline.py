@@ -7,7 +7,6 @@ exits (renderers, the bundle writer) redact it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 from collections.abc import Iterator, Sequence
@@ -175,7 +174,7 @@ def _detect(reading: _Reading, options: Options) -> Report:
     classifier = Classifier(model, gate=options.prefilter) if model is not None else None
     obs = Observations()
     suspicious: list[Evidence] = []
-    with contextlib.closing(reading.events):  # an error here stops a parse worker at once
+    try:
         for event in reading.events:
             engine.feed(event)
             obs.feed(event)
@@ -186,6 +185,10 @@ def _detect(reading: _Reading, options: Options) -> Report:
                 suspicious.append(
                     Evidence(event.source, event.line, event.text, ("suspicious",), event.timestamp)
                 )
+    finally:
+        close = getattr(reading.events, "close", None)
+        if close is not None:
+            close()  # an error above stops a parse worker at once
     verdict = classifier.finish() if classifier is not None else None
     ranked = rank(
         engine.finish(),

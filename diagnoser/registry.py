@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from diagnoser.errors import did_you_mean
+
 T = TypeVar("T")
-
-
-def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
-    """Return a hint naming the closest choice, or None."""
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
 
 
 class Registry(Generic[T]):

@@ -25,7 +25,7 @@ from diagnoser.cli.common import (
     want_colour,
     write_stdout,
 )
-from diagnoser.errors import ConfigError, DiagnoserError, InputError
+from diagnoser.errors import ConfigError, DiagnoserError, InputError, did_you_mean
 from diagnoser.model import Platform, Report, Severity
 from diagnoser.options import (
     DEFAULT_COLLECT_TIMEOUT,
@@ -43,7 +43,10 @@ PROG = "diagnose"
 DESCRIPTION = (
     "Name the documented root cause of a failing model service from its logs, with evidence and a fix plan."
 )
-EPILOG = "Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error, 130 interrupted."
+EPILOG = (
+    "Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error, "
+    "130 interrupted."
+)
 
 
 class UsageError(DiagnoserError):
@@ -59,8 +62,6 @@ class _Parser(argparse.ArgumentParser):
             unknown = message.split(": ", 1)[1].split()
             flag = next((u for u in unknown if u.startswith("-")), None)
             if flag is not None:
-                from diagnoser.registry import did_you_mean
-
                 options = [s for a in self._actions for s in a.option_strings]
                 hint = did_you_mean(flag.split("=", 1)[0], options) or hint
                 message = f"no such option: {flag}"

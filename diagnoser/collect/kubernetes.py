@@ -115,7 +115,7 @@ class KubernetesCollector(Collector):
         return Collection(self.name, f"{where}, {found.how}", tuple(pieces), tuple(warnings), tuple(targets))
 
     def _resolve(self, api: _Api, service: str, where: str) -> _Found:
-        """Find the pods of `service`: Service selector, Deployment / StatefulSet, Azure ML labels, pod name."""
+        """Find the pods of `service`: Service selector, Deployment / StatefulSet, Azure ML labels, pod."""
         names: list[str] = []
         svc = api.get(api.core.read_namespaced_service, service, api.namespace, missing_ok=True)
         if svc is not None:
@@ -160,11 +160,13 @@ class KubernetesCollector(Collector):
         if not names:
             hint = (
                 hint
-                or "the namespace holds no Service, Deployment or StatefulSet; check --namespace and --context"
+                or "the namespace holds no Service, Deployment or StatefulSet; "
+                "check --namespace and --context"
             )
         labels = ", ".join(f"{label}={service}" for label in SERVICE_LABELS)
         raise NotFound(
-            f"no service {service!r} in {where}: searched Service, Deployment and StatefulSet named {service!r}, "
+            f"no service {service!r} in {where}: "
+            f"searched Service, Deployment and StatefulSet named {service!r}, "
             f"pods labelled {labels}, and a pod of that name",
             hint=hint or None,
         )

@@ -163,8 +163,8 @@ class Classifier:
             severity=Severity.HIGH,
             confidence=round(p, 3),
             title=cause,
-            summary=f"No rule matched; the classifier, trained on the labelled corpus, finds {cause} most likely "
-            f"(p={p:.2f}) from the wording of the lines below.",
+            summary=f"No rule matched; the classifier, trained on the labelled corpus, finds {cause} "
+            f"most likely (p={p:.2f}) from the wording of the lines below.",
             evidence=evidence,
             count=self.bag.suspicious,
         )

@@ -119,9 +119,8 @@ def build_fixes(
             )
         )
     if obs.scaling.pinned_at_max:
-        from diagnoser.plan.suggest import replica_role
-
         from diagnoser.plan.catalogue import Suggester
+        from diagnoser.plan.suggest import replica_role
 
         replica_knobs = {t.knob for t in cause.fix if t.suggest is Suggester.REPLICAS}
         steps.sort(key=lambda s: 0 if s.knob in replica_knobs and replica_role(s.knob) == "max" else 1)

@@ -22,7 +22,8 @@ _WORKER_TIMEOUT = LazyRegex(r"\bworker[ _]timeout\b(?: \(seconds\))?\s*[:=]\s*(\
 _GUNICORN_WORKERS = LazyRegex(r"(?:--workers|-w)[ =](\d+)\b")
 _GUNICORN_TIMEOUT = LazyRegex(r"(?:--timeout|-t)[ =](\d+)\b")
 # azmlinfsrv: "Scoring timeout is found from os.environ: 60000 ms" (old),
-# "Scoring timeout setting is not found. Use default timeout: 3600000 ms", "Scoring timeout is set to 3600000".
+# "Scoring timeout setting is not found. Use default timeout: 3600000 ms",
+# "Scoring timeout is set to 3600000".
 _SCORING_TIMEOUT = LazyRegex(r"scoring[ _]timeout\b[^\d\n]{0,60}?(\d{3,9})\s*(?:ms)?", re.I)
 # kubectl describe: "memory:  1Gi" under Limits; kernel: "memory: usage 1048576kB, limit 1048576kB".
 _KERNEL_LIMIT = LazyRegex(r"memory: usage \d+kB, limit (\d+)kB")

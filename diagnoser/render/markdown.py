@@ -27,9 +27,8 @@ def render_markdown(report: Report, redactor: Redactor) -> str:
     """Return the report as Markdown, secrets redacted and evidence clipped."""
     report = redact_and_clip(report, redactor)
     out = ["## diagnoser report", ""]
-    out.append(
-        f"Read {report.input.lines} lines ({report.input.events} events) from {', '.join(report.input.sources)}."
-    )
+    sources = ", ".join(report.input.sources)
+    out.append(f"Read {report.input.lines} lines ({report.input.events} events) from {sources}.")
     out.append("")
     if not report.diagnoses:
         out.append("**No documented cause found.**")

@@ -11,8 +11,8 @@ from diagnoser.corpus import load_cases
 from diagnoser.detect import load_rules
 from diagnoser.errors import InputError
 from diagnoser.model import RawLine
-from diagnoser.parse import ParseStats, parse_lines, worker
 from diagnoser.options import Files, Options
+from diagnoser.parse import ParseStats, parse_lines, worker
 from diagnoser.pipeline import diagnose
 from diagnoser.redact import DEFAULT
 from diagnoser.render import report_to_dict
