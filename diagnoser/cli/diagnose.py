@@ -37,7 +37,7 @@ from diagnoser.options import (
     Service,
     SourceKind,
 )
-from diagnoser.render import OutputFormat
+from diagnoser.render import OutputFormat, render
 
 PROG = "diagnose"
 DESCRIPTION = (
@@ -261,8 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def diagnose(args: argparse.Namespace) -> int:
     """Run the main job for parsed arguments; return the exit code."""
-    from diagnoser.pipeline import diagnose as run
-    from diagnoser.render import render
+    from diagnoser.pipeline import diagnose as run  # deferred: `diagnose --help` needs no stage
 
     set_verbosity(args.verbose)
     paths = list(args.paths or [])

@@ -174,7 +174,9 @@ class Classifier:
         index = self.model.classes.index(cause)
         scored = []
         for event, toks in self.bag.evidence:
-            weight = sum(
+            # fsum: exact, so the result does not depend on the set's (hash-seeded) order, and
+            # lines of equal weight keep their input order.
+            weight = math.fsum(
                 self.model.weights.get(t, ())[index] if t in self.model.weights else 0.0 for t in toks
             )
             if weight > 0:
