@@ -11,9 +11,10 @@ import dataclasses
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from diagnoser.collect import InputSource, open_inputs
+from diagnoser.collect.bundle import BundleWriter, bundle_warnings
 from diagnoser.collect.files import read_lines
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
@@ -22,6 +23,9 @@ from diagnoser.options import Files, Input, Lines, Options, Service
 from diagnoser.parse import ParseStats, parse_lines, worker
 from diagnoser.plan import Observations, plan_diagnoses, select_platforms
 from diagnoser.rank import rank
+
+if TYPE_CHECKING:  # collection loads only when a service is asked for
+    from diagnoser.collect.base import Outcome
 
 MAX_SUSPICIOUS = 5
 
@@ -47,10 +51,8 @@ def diagnose(inputs: Sequence[Input], options: Options | None = None) -> Report:
     if options.rule_paths:  # a broken rule file fails before any collection
         rules = load_rules(list(options.rule_paths))
         options = dataclasses.replace(options, rules=rules, rule_paths=())
-    from diagnoser.collect.bundle import bundle_warnings
-
     warnings = bundle_warnings(paths)
-    if len(inputs) == sum(isinstance(i, Files) for i in inputs) and options.save_bundle is None:
+    if all(isinstance(i, Files) for i in inputs) and options.save_bundle is None:
         if worker.worthwhile([s.path for s in sources], options.jobs):
             try:
                 return _detect(_read_forked(sources, warnings), options)
@@ -124,8 +126,6 @@ def _diagnose_gathered(
     reading.names = tuple(names)
     writer = None
     if options.save_bundle is not None:
-        from diagnoser.collect.bundle import BundleWriter
-
         writer = BundleWriter(options.save_bundle, names, meta, options.redactor)
         lines = writer.tee(lines)
     reading.events = parse_lines(lines, reading.stats)
@@ -135,7 +135,7 @@ def _diagnose_gathered(
     return report
 
 
-def _collect(service: Service, have_other_input: bool) -> tuple:
+def _collect(service: Service, have_other_input: bool) -> tuple[Outcome, dict[str, object]]:
     """Collect `service`; return the collectors' Outcome and what a bundle records about the request."""
     from diagnoser.collect.base import DEFAULT_TAIL, Request, collect_service, parse_since
 
@@ -149,7 +149,7 @@ def _collect(service: Service, have_other_input: bool) -> tuple:
         journal=service.journal,
     )
     outcome = collect_service(request, service.kinds, have_other_input=have_other_input)
-    meta = {
+    meta: dict[str, object] = {
         "service": request.service,
         "namespace": request.namespace,
         "context": request.context,
