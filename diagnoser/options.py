@@ -100,4 +100,5 @@ class Options:
     redactor: Redactor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Build the redactor the exits use from `redact` and `redact_patterns`."""
         object.__setattr__(self, "redactor", make_redactor(self.redact_patterns, enabled=self.redact))
