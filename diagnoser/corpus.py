@@ -175,15 +175,15 @@ def load_cases(root: Path) -> list[Case]:
 
 
 def evaluate(cases: Iterable[Case], rules: Sequence | None = None, classifier: bool = True) -> Evaluation:
-    """Diagnose every case with the engine (rules and classifier, or rules alone) and return the evaluation."""
-    from diagnoser.collect import InputSource
+    """Diagnose every case (rules and classifier, or rules alone) and return the evaluation."""
     from diagnoser.detect import load_rules
-    from diagnoser.pipeline import Options, diagnose
+    from diagnoser.options import Files, Options
+    from diagnoser.pipeline import diagnose
 
     options = Options(rules=tuple(rules) if rules is not None else load_rules(), classifier=classifier)
     outcomes = []
     for case in cases:
-        report = diagnose([InputSource(str(p)) for p in case.inputs], options)
+        report = diagnose([Files(tuple(str(p) for p in case.inputs))], options)
         causes = tuple(d.cause for d in report.diagnoses)
         outcomes.append(Outcome(case, causes[0] if causes else HEALTHY, causes))
     return Evaluation(tuple(outcomes))

@@ -181,9 +181,9 @@ def fit(train: Sequence[Sample], threshold: float, c: float) -> LinearModel:
     classes = tuple(str(k) for k in clf.classes_)
     coef = clf.coef_ if len(classes) > 2 else np.vstack([-clf.coef_[0], clf.coef_[0]])
     intercept = clf.intercept_ if len(classes) > 2 else np.array([-clf.intercept_[0], clf.intercept_[0]])
-    weights = {}
+    weights: dict[str, list[float]] = {}
     for t, j in index.items():
-        w = tuple(round(float(x), 5) for x in coef[:, j])
+        w = [round(float(x), 5) for x in coef[:, j]]
         if any(abs(x) >= 1e-4 for x in w):
             weights[t] = w
     return LinearModel(

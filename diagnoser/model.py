@@ -86,6 +86,27 @@ class Platform(StrEnum):
         """Return the sub-platforms of a family (empty for any other platform)."""
         return tuple(p for p in Platform if p is not self and p.family is self)
 
+    @property
+    def label(self) -> str:
+        """Return the platform as a person reads it ("AKS web services (Azure ML SDK v1)")."""
+        return _PLATFORM_LABELS.get(self, self.value)
+
+
+# What a documented default applies to, as the plan writes "current: 60000 (default for ...)".
+_PLATFORM_LABELS = {
+    Platform.AZUREML_V1: "Azure ML SDK v1 web services",
+    Platform.AZUREML_V1_AKS: "AKS web services (Azure ML SDK v1)",
+    Platform.AZUREML_V1_ACI: "ACI web services (Azure ML SDK v1)",
+    Platform.AZUREML_V1_LOCAL: "LocalWebservice (Azure ML SDK v1)",
+    Platform.AZUREML_V2: "Azure ML online deployments (v2)",
+    Platform.AZUREML_V2_MANAGED: "managed online deployments (Azure ML v2)",
+    Platform.AZUREML_V2_KUBERNETES: "Kubernetes online deployments (Azure ML v2)",
+    Platform.KUBERNETES: "Kubernetes",
+    Platform.DOCKER: "Docker",
+    Platform.GUNICORN: "gunicorn",
+    Platform.AZMLINFSRV: "azureml-inference-server-http",
+}
+
 
 class ValueSource(StrEnum):
     """Where a fix step's current value comes from."""
@@ -146,7 +167,7 @@ class Evidence:
 
     source: str
     line: int
-    text: str  # raw line(s), capped at 500 characters
+    text: str  # the raw record; the exits redact it, then clip it (redact.EVIDENCE_CHARS)
     matched: tuple[str, ...]  # matcher names, or ("classifier",)
     timestamp: datetime | None = None
 
@@ -196,6 +217,15 @@ class InputStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Collected:
+    """What collecting a service did: how many sources it brought back, which it used and skipped."""
+
+    pieces: int
+    used: tuple[str, ...]  # "docker (unix:///…)"
+    skipped: tuple[str, ...] = ()  # "kubernetes: no kubeconfig …"
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The result of one diagnosis run."""
 
@@ -205,6 +235,7 @@ class Report:
     platforms: tuple[Platform, ...] = ()
     suspicious: tuple[Evidence, ...] = ()  # error lines no rule explained, shown when nothing fits
     schema_version: int = 1
+    collected: Collected | None = None  # None unless a service was collected
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,20 +253,3 @@ class Finding:
     count: int = 0  # matching events in all
     values: dict[str, Any] = field(default_factory=dict)  # named regex captures (last seen wins)
     supersedes: tuple[str, ...] = ()  # causes this one explains (they rank after it)
-
-
-def clip_record(text: str, limit: int = 500) -> str:
-    """Return `text` cut to `limit` characters, keeping the head and the tail of a multi-line record.
-
-    The tail of a traceback (the exception line) proves more than its middle frames.
-    """
-    if len(text) <= limit:
-        return text
-    if "\n" not in text:
-        return text[: limit - 1] + "…"
-    tail_budget = limit * 3 // 5
-    head = text[: limit - tail_budget - 3].rstrip()
-    tail = text[-tail_budget:]
-    if "\n" in tail:
-        tail = tail[tail.index("\n") + 1 :]
-    return f"{head}\n…\n{tail}"

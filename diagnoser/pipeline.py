@@ -1,168 +1,91 @@
-"""Run the stages: collect -> parse -> detect -> rank -> plan, and build the Report."""
+"""Run the stages: collect -> parse -> detect -> rank -> plan, and build the Report.
+
+One door: `diagnose(inputs, options)`. Inputs (diagnoser/options.py) are files, stdin and bundles,
+lines read elsewhere, and services to collect. The report holds every text as the logs have it: the
+exits (renderers, the bundle writer) redact it.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from diagnoser.collect import InputSource
+from diagnoser.collect import InputSource, open_inputs
+from diagnoser.collect.bundle import BundleWriter, bundle_warnings
 from diagnoser.collect.files import read_lines
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
-from diagnoser.detect.prefilter import ClassifierGate
-from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report, clip_record
+from diagnoser.model import Collected, Event, Evidence, InputStats, Level, RawLine, Report
+from diagnoser.options import Files, Input, Lines, Options, Service
 from diagnoser.parse import ParseStats, parse_lines, worker
-from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
+from diagnoser.plan import Observations, plan_diagnoses, select_platforms
 from diagnoser.rank import rank
-from diagnoser.redact import DEFAULT, Redactor
 
-if TYPE_CHECKING:
-    from diagnoser.collect.base import Request
-    from diagnoser.collect.kinds import SourceKind
+if TYPE_CHECKING:  # collection loads only when a service is asked for
     from diagnoser.collect.service import Outcome
 
 MAX_SUSPICIOUS = 5
-EVIDENCE_CHARS = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
-    """How to diagnose: which rules, the plan's inputs, and how many diagnoses to keep."""
+@dataclass(slots=True)
+class _Reading:
+    """The events of a run's inputs; `notes` and `stats` are complete once `events` is consumed."""
 
-    rules: tuple | None = None  # tuple[Rule, ...]; None loads the shipped rules
-    plan: PlanOptions = field(default_factory=PlanOptions)
-    top: int | None = None
-    warnings: tuple[str, ...] = ()  # collection warnings (from collectors or a bundle), listed first
-    classifier: bool = True  # combine the shipped classifier with the rules (False: rules alone)
-    prefilter: bool = True  # skip work that cannot change the report (False: every matcher on every event)
-    redactor: Redactor = DEFAULT  # for bundles and quoted lines; renderers redact the report again
-    jobs: int = 0  # 1: parse here; 2: parse files in a forked child; 0: 2 for large files on 2+ cores
+    events: Iterator[Event]
+    names: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # known before reading: bundle manifests, collection
+    notes: list[str] = field(default_factory=list)  # read warnings (lines cut, bad UTF-8, truncated input)
+    stats: ParseStats = field(default_factory=ParseStats)
+    collected: Collected | None = None
 
 
-def _suspicious(event: Event) -> bool:
-    """Return True for events worth showing when no rule explains the input."""
-    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == "traceback"
+def diagnose(inputs: Sequence[Input], options: Options | None = None) -> Report:
+    """Diagnose files, stdin, bundles, lines read elsewhere and collected services; return the report."""
+    options = options or Options()
+    paths = [p for i in inputs if isinstance(i, Files) for p in i.paths or ("-",)]
+    sources = open_inputs(paths) if paths else []
+    stdin = next((i.stdin for i in inputs if isinstance(i, Files) and i.stdin is not None), None)
+    if options.rule_paths:  # a broken rule file fails before any collection
+        rules = load_rules(list(options.rule_paths))
+        options = dataclasses.replace(options, rules=rules, rule_paths=())
+    warnings = bundle_warnings(paths)
+    if all(isinstance(i, Files) for i in inputs) and options.save_bundle is None:
+        if worker.worthwhile([s.path for s in sources], options.jobs):
+            try:
+                return _detect(_read_forked(sources, warnings), options)
+            except worker.WorkerFailed:
+                # A bug or a kill in the child: the files are still there, so read them again here.
+                # The report is the one the child would have given, only later.
+                import logging
+
+                logging.getLogger(__name__).debug(
+                    "parse worker failed; parsing in this process", exc_info=True
+                )
+        return _detect(_read(sources, stdin, warnings), options)
+    return _diagnose_gathered(inputs, sources, stdin, warnings, options)
 
 
-def _evidence(event: Event, redactor: Redactor) -> Evidence:
-    """Return an Evidence entry quoting `event`, redacted before it is cut (a cut secret may not match)."""
-    text = clip_record(redactor(event.text), EVIDENCE_CHARS)
-    return Evidence(event.source, event.line, text, ("suspicious",), event.timestamp)
-
-
-def diagnose_lines(
-    lines: Iterable[RawLine],
-    sources: Sequence[str],
-    options: Options | None = None,
-    notes: list[str] | None = None,
-) -> Report:
-    """Diagnose a stream of raw lines; memory stays bounded whatever its length.
-
-    `notes` is filled while `lines` is read (lines cut, bad UTF-8, truncated input): read warnings.
-    """
-    stats = ParseStats()
-    return _diagnose_events(parse_lines(lines, stats), stats, sources, options or Options(), notes)
-
-
-def _diagnose_events(
-    events: Iterable[Event],
-    stats: ParseStats,
-    sources: Sequence[str],
-    options: Options,
-    notes: list[str] | None,
-) -> Report:
-    """Detect, rank and plan over parsed events; `stats` and `notes` are complete once `events` ends."""
-    rules = options.rules if options.rules is not None else load_rules(lean=True)
-    engine = Engine(rules, prefilter=options.prefilter)
-    model = load_model() if options.classifier else None
-    classifier = Classifier(model) if model is not None else None
-    gate = ClassifierGate().wants if classifier is not None and options.prefilter else None
-    skipped = 0
-    obs = Observations()
-    suspicious: list[Evidence] = []
-    for event in events:
-        engine.feed(event)
-        obs.feed(event)
-        if classifier is not None:
-            if gate is None or gate(event):
-                classifier.feed(event)
-            else:
-                skipped += 1  # the gate proved the bag would only have counted it
-        if len(suspicious) < MAX_SUSPICIOUS and _suspicious(event):
-            suspicious.append(_evidence(event, options.redactor))
-    if classifier is not None:
-        classifier.bag.events += skipped
-    verdict = classifier.finish() if classifier is not None else None
-    platforms = select_platforms(obs.platforms, options.plan.platform)
-    warnings: list[str] = list(options.warnings) + list(notes or ())
-    diagnoses: list[Diagnosis] = []
-    ranked = rank(
-        engine.finish(),
-        verdict.probabilities if verdict else None,
-        verdict.finding if verdict else None,
-    )
-    catalogue = load_catalogue() if ranked else {}  # a healthy run never reads the fix plans
-    for entry in ranked:
-        cause = catalogue.get(entry.cause)
-        if cause is None:
-            warnings.append(f"rule {entry.best.rule} names cause {entry.cause!r}, which the catalogue lacks")
-        diagnoses.append(
-            Diagnosis(
-                cause=entry.cause,
-                title=cause.title if cause else entry.best.title,
-                severity=entry.severity,
-                confidence=entry.confidence,
-                origin=entry.origin,
-                rule=entry.best.rule,
-                summary=entry.best.summary or (cause.summary if cause else ""),
-                evidence=entry.evidence,
-                fixes=build_fixes(cause, platforms, obs, options.plan) if cause else (),
-                platforms=platforms,
-            )
-        )
-    if options.top is not None:
-        diagnoses = diagnoses[: options.top]
-    return Report(
-        diagnoses=tuple(diagnoses),
-        input=InputStats(tuple(sources), stats.lines, stats.events, dict(stats.formats)),
-        warnings=tuple(warnings),
-        platforms=obs.platforms,
-        suspicious=tuple(suspicious) if not diagnoses else (),
-    )
-
-
-def _chain(
-    sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[str] | None = None
+def _file_lines(
+    sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[str]
 ) -> Iterator[RawLine]:
-    """Yield the lines of every source in turn; read warnings go to `notes`."""
+    """Yield the lines of every source in turn; read warnings go to `notes`, the reading's own list."""
     return itertools.chain.from_iterable(read_lines(s, stdin, notes) for s in sources)
 
 
-def _diagnose_sources(sources: Sequence[InputSource], options: Options, stdin: BinaryIO | None) -> Report:
-    """Diagnose files and/or stdin, parsing large files in a second process where that pays."""
-    names = [s.name for s in sources]
-    if worker.worthwhile([s.path for s in sources], options.jobs):
-        try:
-            return _diagnose_forked(sources, options, names)
-        except worker.WorkerFailed:
-            # A bug or a kill in the child: the files are still there, so read them again here.
-            # The report is the one the child would have given, only later.
-            import logging
-
-            logging.getLogger(__name__).debug("parse worker failed; parsing in this process", exc_info=True)
-    notes: list[str] = []
-    return diagnose_lines(_chain(sources, stdin, notes), names, options, notes)
+def _read(sources: Sequence[InputSource], stdin: BinaryIO | None, warnings: tuple[str, ...]) -> _Reading:
+    """Return the reading of files and/or stdin, parsed in this process."""
+    reading = _Reading(iter(()), tuple(s.name for s in sources), warnings)
+    reading.events = parse_lines(_file_lines(sources, stdin, reading.notes), reading.stats)
+    return reading
 
 
-def _diagnose_forked(sources: Sequence[InputSource], options: Options, names: list[str]) -> Report:
-    """Diagnose regular files parsed by a forked child (diagnoser/parse/worker.py)."""
-    notes: list[str] = []
-    stats = ParseStats()
+def _read_forked(sources: Sequence[InputSource], warnings: tuple[str, ...]) -> _Reading:
+    """Return the reading of regular files parsed by a forked child (diagnoser/parse/worker.py)."""
+    reading = _Reading(iter(()), tuple(s.name for s in sources), warnings)
+    stats, notes = reading.stats, reading.notes
 
     def totals() -> tuple:  # runs in the child: its stats and notes
         return stats.lines, stats.events, dict(stats.formats), notes
@@ -172,65 +95,62 @@ def _diagnose_forked(sources: Sequence[InputSource], options: Options, names: li
         stats.formats.update(formats)
         notes.extend(read_notes)
 
-    events = worker.parse_forked(
-        lambda: _chain(sources, None, notes), lambda lines: parse_lines(lines, stats), totals, finish
+    reading.events = worker.parse_forked(
+        lambda: _file_lines(sources, None, notes), lambda lines: parse_lines(lines, stats), totals, finish
     )
-    with contextlib.closing(events):  # an error here stops the child at once
-        return _diagnose_events(events, stats, names, options, notes)
+    return reading
 
 
-def diagnose(
-    sources: Sequence[InputSource], options: Options | None = None, stdin: BinaryIO | None = None
-) -> Report:
-    """Diagnose files and/or stdin."""
-    return _diagnose_sources(sources, options or Options(), stdin)
-
-
-def diagnose_collected(
+def _diagnose_gathered(
+    inputs: Sequence[Input],
     sources: Sequence[InputSource],
-    outcome: Outcome | None,
-    options: Options | None = None,
-    stdin: BinaryIO | None = None,
-    bundle_dir: str | Path | None = None,
-    bundle_meta: dict[str, Any] | None = None,
+    stdin: BinaryIO | None,
+    warnings: tuple[str, ...],
+    options: Options,
 ) -> Report:
-    """Diagnose files and/or stdin plus what collectors found, optionally saving it all as a bundle."""
-    options = options or Options()
-    if outcome is None and bundle_dir is None:
-        return _diagnose_sources(sources, options, stdin)
-    names = [s.name for s in sources] + ([p.source for p in outcome.pieces] if outcome else [])
-    notes: list[str] = []
-    lines: Iterator[RawLine] = _chain(sources, stdin, notes)
-    if outcome is not None:
+    """Diagnose files with lines read elsewhere and collected services, optionally saving a bundle."""
+    given = [i for i in inputs if isinstance(i, Lines)]
+    services = [i for i in inputs if isinstance(i, Service)]
+    names = [s.name for s in sources] + [n for i in given for n in i.sources]
+    reading = _Reading(iter(()), (), warnings)
+    lines: Iterator[RawLine] = itertools.chain(
+        _file_lines(sources, stdin, reading.notes), *(i.lines for i in given)
+    )
+    meta: dict[str, object] | None = None
+    for service in services:
+        outcome, meta = _collect(service, have_other_input=bool(names))
+        names += [p.source for p in outcome.pieces]
         lines = itertools.chain(lines, outcome.lines())
-        options = dataclasses.replace(options, warnings=options.warnings + outcome.warnings)
+        reading.warnings += outcome.warnings
+        reading.collected = Collected(len(outcome.pieces), outcome.used, outcome.skipped)
+    reading.names = tuple(names)
     writer = None
-    if bundle_dir is not None:
-        from diagnoser.collect.bundle import BundleWriter
-
-        writer = BundleWriter(bundle_dir, names, bundle_meta, options.redactor)
+    if options.save_bundle is not None:
+        writer = BundleWriter(options.save_bundle, names, meta, options.redactor)
         lines = writer.tee(lines)
-    report = diagnose_lines(lines, names, options, notes)
+    reading.events = parse_lines(lines, reading.stats)
+    report = _detect(reading, options)
     if writer is not None:
-        writer.finish(options.warnings + tuple(notes))
+        writer.finish(reading.warnings + tuple(reading.notes))
     return report
 
 
-def diagnose_service(
-    sources: Sequence[InputSource],
-    request: Request,
-    kinds: Sequence[SourceKind],
-    options: Options | None = None,
-    stdin: BinaryIO | None = None,
-    bundle_dir: str | Path | None = None,
-) -> tuple[Report, Outcome]:
-    """Collect the service from the chosen sources, then diagnose it together with any files."""
+def _collect(service: Service, have_other_input: bool) -> tuple[Outcome, dict[str, object]]:
+    """Collect `service`; return the collectors' Outcome and what a bundle records about the request."""
+    from diagnoser.collect.base import DEFAULT_TAIL, Request, parse_since
     from diagnoser.collect.service import collect_service
 
-    options = options or Options()
-    request = dataclasses.replace(request, redactor=options.redactor)  # --no-redact reaches collection too
-    outcome = collect_service(request, kinds, have_other_input=bool(sources))
-    meta = {
+    request = Request(
+        service=service.name,
+        namespace=service.namespace,
+        context=service.context,
+        since_seconds=parse_since(service.since),
+        tail=service.tail if service.tail is not None else DEFAULT_TAIL,
+        timeout=service.timeout,
+        journal=service.journal,
+    )
+    outcome = collect_service(request, service.kinds, have_other_input=have_other_input)
+    meta: dict[str, object] = {
         "service": request.service,
         "namespace": request.namespace,
         "context": request.context,
@@ -239,4 +159,52 @@ def diagnose_service(
         "used": list(outcome.used),
         "skipped": list(outcome.skipped),
     }
-    return diagnose_collected(sources, outcome, options, stdin, bundle_dir, meta), outcome
+    return outcome, meta
+
+
+def _suspicious(event: Event) -> bool:
+    """Return True for events worth showing when no rule explains the input."""
+    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == "traceback"
+
+
+def _detect(reading: _Reading, options: Options) -> Report:
+    """Detect, rank and plan over the reading's events, and build the report."""
+    rules = options.rules if options.rules is not None else load_rules(lean=True)
+    engine = Engine(rules, prefilter=options.prefilter)
+    model = load_model() if options.classifier else None
+    classifier = Classifier(model, gate=options.prefilter) if model is not None else None
+    obs = Observations()
+    suspicious: list[Evidence] = []
+    try:
+        for event in reading.events:
+            engine.feed(event)
+            obs.feed(event)
+            if classifier is not None:
+                classifier.feed(event)
+            if len(suspicious) < MAX_SUSPICIOUS and _suspicious(event):
+                # Quoted whole: the exits redact it, then clip it (a clipped secret may not match).
+                suspicious.append(
+                    Evidence(event.source, event.line, event.text, ("suspicious",), event.timestamp)
+                )
+    finally:
+        close = getattr(reading.events, "close", None)
+        if close is not None:
+            close()  # an error above stops a parse worker at once
+    verdict = classifier.finish() if classifier is not None else None
+    ranked = rank(
+        engine.finish(),
+        verdict.probabilities if verdict else None,
+        verdict.finding if verdict else None,
+    )
+    platforms = select_platforms(obs.platforms, options.plan.platform)
+    plan = plan_diagnoses(ranked, platforms, obs, options.plan)
+    diagnoses = plan.diagnoses if options.top is None else plan.diagnoses[: options.top]
+    stats = reading.stats
+    return Report(
+        diagnoses=diagnoses,
+        input=InputStats(reading.names, stats.lines, stats.events, dict(stats.formats)),
+        warnings=reading.warnings + tuple(reading.notes) + plan.warnings,
+        platforms=obs.platforms,
+        suspicious=tuple(suspicious) if not diagnoses else (),
+        collected=reading.collected,
+    )

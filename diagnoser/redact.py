@@ -1,10 +1,14 @@
-"""Redact secrets from text before it leaves the program: reports (every format), warnings, bundles.
+"""Redact secrets from text as it leaves the program: one policy, applied at the exits.
+
+The exits are the renderers (every report format), the bundle writer and `diagnoser parse`; the
+stages before them see the logs as they are. Evidence leaves redacted first and clipped second (a
+secret cut in two may no longer match).
 
 Secrets that show up in logs, pod specs and `docker inspect` output: bearer tokens and JWTs, cloud
 account keys and connection strings, SAS and presigned-URL signatures, passwords in URLs and in
-assignments, well-known API-token shapes, and private keys. The value goes, the name stays
-(`AccountKey=<redacted>`), so a reader still sees what kind of secret was there. Users add their
-own patterns (`--redact-pattern`); `--no-redact` turns redaction off.
+assignments, environment variables whose names say secret, well-known API-token shapes, and private
+keys. The value goes, the name stays (`AccountKey=<redacted>`), so a reader still sees what kind of
+secret was there. Users add their own patterns (`--redact-pattern`); `--no-redact` turns redaction off.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ if TYPE_CHECKING:
     from diagnoser.model import Diagnosis, Evidence, FixStep, RawLine, Report
 
 MASK = "<redacted>"
+EVIDENCE_CHARS = 500  # an evidence text leaves cut to this many characters
+
+# Words that make an environment variable's name a secret's (AML_APP_INSIGHTS_KEY, DB_PASSWORD): an
+# env entry of a pod spec (`"name":"…","value":"…"`) loses its value. Judged on the whole name, so
+# broader than the `name=value` names below, which are judged inside free text.
+SECRET_ENV_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "CONNECTION", "SAS", "AUTH")
 
 # Names whose value is a secret in `name=value`, `name: value`, `"name": "value"`, `--name value`.
 _SECRET_NAMES = (
@@ -39,6 +49,16 @@ def _spec(pattern: str, flags: int = 0) -> tuple[str, int]:
 
 # Order matters: whole-token shapes first, then name=value forms (which must not re-redact a mask).
 _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
+    # An env entry whose name says secret, as a pod spec in JSON has it: the whole value goes.
+    (
+        _spec(
+            r'(?i)("name"\s*:\s*"[^"\\]*(?:'
+            + "|".join(SECRET_ENV_WORDS)
+            + r')[^"\\]*"\s*,\s*"value"\s*:\s*")'
+            r'(?:[^"\\]|\\.)*(")'
+        ),
+        r"\1" + MASK + r"\2",
+    ),
     # A private key, whole (BEGIN..END in one text, real or JSON-escaped newlines) or from BEGIN on.
     (
         _spec(_PEM + r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)", re.S),
@@ -119,7 +139,7 @@ def _counted(match: re.Match[str]) -> bool:
 
 # Every default pattern needs one of these words; most lines have none and skip the patterns.
 _HINT = re.compile(
-    r"(?i)secret|token|passw|pwd|key|sig|bearer|authori|credential|connection|eyJ|PRIVATE|://|"
+    r"(?i)secret|token|passw|pwd|key|sig|bearer|auth|credential|connection|eyJ|PRIVATE|://|"
     r"signature|code=|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat|xox|AIza|sk-|glpat-|sas"
 )
 # A line of a PEM body (64 base64 characters) seen without its BEGIN line, e.g. as a lone evidence line.
@@ -222,8 +242,26 @@ def make_redactor(patterns: Sequence[str] = (), enabled: bool = True) -> Redacto
     return Redactor(tuple(compiled)) if compiled else DEFAULT
 
 
+def clip_record(text: str, limit: int = EVIDENCE_CHARS) -> str:
+    """Return `text` cut to `limit` characters, keeping the head and the tail of a multi-line record.
+
+    The tail of a traceback (the exception line) proves more than its middle frames.
+    """
+    if len(text) <= limit:
+        return text
+    if "\n" not in text:
+        return text[: limit - 1] + "…"
+    tail_budget = limit * 3 // 5
+    head = text[: limit - tail_budget - 3].rstrip()
+    tail = text[-tail_budget:]
+    if "\n" in tail:
+        tail = tail[tail.index("\n") + 1 :]
+    return f"{head}\n…\n{tail}"
+
+
 def _evidence(ev: Evidence, r: Redactor) -> Evidence:
-    text = r(ev.text)
+    """Return `ev` as it leaves: redacted, then clipped."""
+    text = clip_record(r(ev.text))
     return ev if text == ev.text else replace(ev, text=text)
 
 
@@ -244,10 +282,11 @@ def _diagnosis(d: Diagnosis, r: Redactor) -> Diagnosis:
     )
 
 
-def redact_report(report: Report, r: Redactor = DEFAULT) -> Report:
-    """Return `report` with every text that came from the logs redacted (evidence, summaries, warnings)."""
-    if not r.enabled:
-        return report
+def redact_and_clip(report: Report, r: Redactor = DEFAULT) -> Report:
+    """Return `report` as it leaves: every text from the logs redacted, then evidence clipped.
+
+    Clipped even when redaction is off (`--no-redact`): evidence is a quote, not the whole record.
+    """
     return replace(
         report,
         diagnoses=tuple(_diagnosis(d, r) for d in report.diagnoses),
@@ -258,11 +297,14 @@ def redact_report(report: Report, r: Redactor = DEFAULT) -> Report:
 
 __all__ = [
     "DEFAULT",
+    "EVIDENCE_CHARS",
     "MASK",
     "NONE",
+    "SECRET_ENV_WORDS",
     "Redactor",
     "secret_patterns",
     "make_redactor",
+    "clip_record",
     "redact",
-    "redact_report",
+    "redact_and_clip",
 ]

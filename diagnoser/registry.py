@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from diagnoser.errors import did_you_mean
+
 T = TypeVar("T")
-
-
-def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
-    """Return a hint naming the closest choice, or None."""
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
-
-
-def did_you_mean_any(name: str, candidates: Iterable[str]) -> str:
-    """Return "did you mean 'a' or 'b'?" for up to three close names (or names holding it), or ''."""
-    pool = sorted(set(candidates))
-    close = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
-    close += [c for c in pool if name.lower() in c.lower() and c not in close][: 3 - len(close)]
-    if not close:
-        return ""
-    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 class Registry(Generic[T]):

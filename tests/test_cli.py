@@ -96,8 +96,8 @@ def test_directory_is_exit_2_with_message(cli, tmp_path):
     r = cli("diagnose", str(tmp_path))
     assert r.code == 2
     assert (
-        r.err
-        == f"error: {tmp_path}: is a directory, not a log file (pass the files inside it, e.g. {tmp_path}/*.log)\n"
+        r.err == f"error: {tmp_path}: is a directory, not a log file"
+        f" (pass the files inside it, e.g. {tmp_path}/*.log)\n"
     )
 
 

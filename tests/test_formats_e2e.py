@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from diagnoser.model import RawLine
-from diagnoser.pipeline import diagnose_lines
+from diagnoser.options import Lines
+from diagnoser.pipeline import diagnose
+from diagnoser.redact import DEFAULT
 from diagnoser.render import report_to_dict
 from tests.conftest import ROOT, validate_report
 from tests.framing import FRAMINGS
@@ -85,8 +87,8 @@ def _report(sample: str, framing: str):
     lines = (
         RawLine(f"file:{Path(sample).name}", i, line) for i, line in enumerate(text.splitlines(), start=1)
     )
-    report = diagnose_lines(lines, [sample])
-    validate_report(report_to_dict(report))
+    report = diagnose([Lines(lines, (sample,))])
+    validate_report(report_to_dict(report, DEFAULT))
     return report
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from diagnoser.model import Platform, ValueSource
-from diagnoser.plan import PlanOptions, build_fixes, load_catalogue, select_platforms, shows
+from diagnoser.options import PlanOptions
+from diagnoser.plan import build_fixes, load_catalogue, select_platforms, shows
 from diagnoser.plan.defaults import DEFAULTS
 from diagnoser.plan.observe import Observations
 

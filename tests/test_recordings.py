@@ -15,7 +15,9 @@ import pytest
 
 from diagnoser.corpus import load_cases
 from diagnoser.model import RawLine
-from diagnoser.pipeline import diagnose_lines
+from diagnoser.options import Lines
+from diagnoser.pipeline import diagnose
+from diagnoser.redact import DEFAULT
 from diagnoser.render import report_to_dict
 from tests.conftest import ROOT, validate_report
 from tests.framing import FRAMINGS
@@ -53,8 +55,8 @@ def _lines(paths: list[Path], framing: str):
 @pytest.mark.skipif(not CASES, reason="no lab cases in corpus/cases/lab")
 @pytest.mark.parametrize(("label", "inputs", "framing"), CASES)
 def test_recording_is_diagnosed_as_labelled(label, inputs, framing):
-    report = diagnose_lines(_lines(inputs, framing), [str(p) for p in inputs])
-    validate_report(report_to_dict(report))
+    report = diagnose([Lines(_lines(inputs, framing), tuple(str(p) for p in inputs))])
+    validate_report(report_to_dict(report, DEFAULT))
     causes = [d.cause for d in report.diagnoses]
     if label == "healthy":
         assert causes == [], f"healthy run diagnosed: {causes}"

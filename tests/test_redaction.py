@@ -102,7 +102,8 @@ SECRETS = [
     (
         "openai-key",
         "sk-proj-abcDEF123456ghiJKL789012mnoPQR345678",
-        "openai.AuthenticationError: Incorrect API key provided: sk-proj-abcDEF123456ghiJKL789012mnoPQR345678",
+        "openai.AuthenticationError: Incorrect API key provided: "
+        "sk-proj-abcDEF123456ghiJKL789012mnoPQR345678",
     ),
     ("cli-flag", "hunter2hunter2", "exec: azmlinfsrv --client-secret hunter2hunter2 --port 5001"),
 ]
@@ -120,16 +121,20 @@ def oom_log(context: str) -> bytes:
     """Return a gunicorn OOM loop whose kill lines carry `context`."""
     return (
         "[2024-03-05 10:00:00 +0000] [1] [INFO] Booting worker with pid: 7\n"
-        f"[2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory? {context}\n"
+        "[2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL! Perhaps out of memory?"
+        f" {context}\n"
         "[2024-03-05 10:00:09 +0000] [1] [INFO] Booting worker with pid: 12\n"
-        f"[2024-03-05 10:00:19 +0000] [1] [ERROR] Worker (pid:12) was sent SIGKILL! Perhaps out of memory? {context}\n"
+        "[2024-03-05 10:00:19 +0000] [1] [ERROR] Worker (pid:12) was sent SIGKILL! Perhaps out of memory?"
+        f" {context}\n"
         "[2024-03-05 10:00:19 +0000] [1] [INFO] Booting worker with pid: 15\n"
     ).encode()
 
 
 def suspicious_log(context: str) -> bytes:
     """Return a log no rule explains with an error line carrying `context`."""
-    return f"2024-03-05 10:00:00,000 INFO app - starting\n2024-03-05 10:00:01,000 ERROR app - {context}\n".encode()
+    return (
+        f"2024-03-05 10:00:00,000 INFO app - starting\n2024-03-05 10:00:01,000 ERROR app - {context}\n"
+    ).encode()
 
 
 @pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
@@ -228,7 +233,8 @@ def test_bad_extra_patterns_are_usage_errors(cli):
     r = cli("diagnose", "--redact-pattern", "x*", stdin=b"x\n")
     assert (r.code, r.err) == (
         2,
-        "error: --redact-pattern: regular expression 'x*' matches the empty string (make it match the secret itself)\n",
+        "error: --redact-pattern: regular expression 'x*' matches the empty string"
+        " (make it match the secret itself)\n",
     )
     r = cli("diagnose", "--redact-pattern", "(", stdin=b"x\n")
     assert r.code == 2 and r.err.startswith(

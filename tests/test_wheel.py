@@ -74,7 +74,10 @@ def test_installed_wheel_loads_its_rules_from_inside_the_package(wheel: Path, tm
         capture_output=True,
     )
     env = {**os.environ, "PYTHONPATH": str(target), "DIAGNOSER_CACHE_DIR": "off"}
-    code = "from diagnoser.paths import rules_dir; from diagnoser.detect import load_rules; print(rules_dir()); print(len(load_rules()))"
+    code = (
+        "from diagnoser.paths import rules_dir; from diagnoser.detect import load_rules; "
+        "print(rules_dir()); print(len(load_rules()))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=tmp_path, check=True, capture_output=True, text=True
     )

@@ -41,10 +41,9 @@ LAB_DIR = Path(__file__).resolve().parent
 REPO = LAB_DIR.parent.parent
 sys.path.insert(0, str(REPO))
 
-from diagnoser.collect import InputSource  # noqa: E402
 from diagnoser.model import Platform, Report, ValueSource  # noqa: E402
-from diagnoser.pipeline import Options, diagnose  # noqa: E402
-from diagnoser.plan import PlanOptions  # noqa: E402
+from diagnoser.options import Files, Options, PlanOptions  # noqa: E402
+from diagnoser.pipeline import diagnose  # noqa: E402
 
 CORPUS = REPO / "corpus" / "cases" / "lab"
 RESULTS_MD = LAB_DIR / "fix-verification.md"
@@ -182,7 +181,7 @@ def diagnose_case(case_dir: Path, knob: str) -> Report:
 
     case = yaml.safe_load((case_dir / "case.yaml").read_text())
     plan = PlanOptions(platform=Platform.DOCKER) if knob == "--memory" else PlanOptions()
-    return diagnose([InputSource(str(case_dir / f)) for f in case["inputs"]], Options(plan=plan))
+    return diagnose([Files(tuple(str(case_dir / f) for f in case["inputs"]))], Options(plan=plan))
 
 
 def plan_step(report: Report, cause: str, knob: str) -> dict | None:

@@ -162,7 +162,7 @@ def _cv_dict(cv: Any) -> dict[str, Any]:
     from diagnoser.learn import precision_recall
 
     truth, answers = _cv_answers(cv)
-    per_cause = {}
+    per_cause: dict[str, dict[str, Any]] = {}
     for lbl in sorted(set(truth)):
         per_cause[lbl] = {}
         for k in TABLE_KINDS:

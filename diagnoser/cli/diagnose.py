@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, NoReturn
 
 from diagnoser.cli.common import (
@@ -24,16 +25,28 @@ from diagnoser.cli.common import (
     want_colour,
     write_stdout,
 )
-from diagnoser.collect.kinds import SourceKind
-from diagnoser.errors import ConfigError, DiagnoserError, InputError
-from diagnoser.model import Platform, Severity
-from diagnoser.render import OutputFormat
+from diagnoser.errors import ConfigError, DiagnoserError, InputError, did_you_mean
+from diagnoser.model import Platform, Report, Severity
+from diagnoser.options import (
+    DEFAULT_COLLECT_TIMEOUT,
+    Files,
+    Input,
+    Options,
+    PlanOptions,
+    ReplicaInputs,
+    Service,
+    SourceKind,
+)
+from diagnoser.render import OutputFormat, render
 
 PROG = "diagnose"
 DESCRIPTION = (
     "Name the documented root cause of a failing model service from its logs, with evidence and a fix plan."
 )
-EPILOG = "Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error, 130 interrupted."
+EPILOG = (
+    "Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error, "
+    "130 interrupted."
+)
 
 
 class UsageError(DiagnoserError):
@@ -49,8 +62,6 @@ class _Parser(argparse.ArgumentParser):
             unknown = message.split(": ", 1)[1].split()
             flag = next((u for u in unknown if u.startswith("-")), None)
             if flag is not None:
-                from diagnoser.registry import did_you_mean
-
                 options = [s for a in self._actions for s in a.option_strings]
                 hint = did_you_mean(flag.split("=", 1)[0], options) or hint
                 message = f"no such option: {flag}"
@@ -230,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument(
         "--timeout",
         type=_bounded(float, 0.1),
-        default=10.0,
+        default=DEFAULT_COLLECT_TIMEOUT,
         metavar="S",
         help="Seconds one network call may take (default: 10).",
     )
@@ -250,55 +261,66 @@ def build_parser() -> argparse.ArgumentParser:
 
 def diagnose(args: argparse.Namespace) -> int:
     """Run the main job for parsed arguments; return the exit code."""
-    from pathlib import Path
-
-    from diagnoser.collect import open_inputs
-    from diagnoser.collect.bundle import bundle_warnings
-    from diagnoser.pipeline import Options, diagnose_collected
-    from diagnoser.plan.inputs import PlanOptions, ReplicaInputs
-    from diagnoser.redact import make_redactor
-    from diagnoser.render import render
+    from diagnoser.pipeline import diagnose as run  # deferred: `diagnose --help` needs no stage
 
     set_verbosity(args.verbose)
-    inputs = list(args.paths or [])
+    paths = list(args.paths or [])
     if args.service is None:
         _no_collect_options(args.source, args.namespace, args.context, args.since, args.tail, args.journal)
-    if not inputs and args.service is None and sys.stdin.isatty():
+    if not paths and args.service is None and sys.stdin.isatty():
         raise InputError("no input: pipe logs on stdin or pass log files (see diagnose --help)")
-    if inputs.count("-") > 1:
+    if paths.count("-") > 1:
         raise ConfigError("'-' (stdin) given more than once")
-    redactor = make_redactor(args.redact_pattern or (), enabled=not args.no_redact)
-    sources = open_inputs(inputs) if inputs or args.service is None else []
-    rules = None
-    if args.rules_dir:
-        from diagnoser.detect import load_rules
+    options = options_from(args)
+    report = run(inputs_from(args), options)
+    if args.service is not None:
+        _tell_collected(report, args.source, options.save_bundle)
+    fmt = OutputFormat.JSON if args.json_out else args.output
+    colour = want_colour(args.colour) and fmt is OutputFormat.TEXT
+    write_stdout(render(report, fmt, options.redactor, colour=colour))
+    failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
+    return EXIT_FOUND if failing else EXIT_OK
 
-        rules = load_rules([Path(p) for p in args.rules_dir])
+
+def inputs_from(args: argparse.Namespace) -> list[Input]:
+    """Return what to read: the paths (stdin when none and no --service), then the service to collect."""
+    inputs: list[Input] = []
+    if args.paths or args.service is None:
+        inputs.append(Files(tuple(args.paths or ())))
+    if args.service is not None:
+        inputs.append(
+            Service(
+                name=args.service,
+                kinds=tuple(args.source or (SourceKind.AUTO,)),
+                namespace=args.namespace,
+                context=args.context,
+                since=args.since,
+                tail=args.tail,
+                timeout=args.timeout,
+                journal=tuple(args.journal or ()),
+            )
+        )
+    return inputs
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    """Return the run's options; a bad --redact-pattern fails here, before any work."""
     plan = PlanOptions(
         platform=args.platform,
         replicas=ReplicaInputs(
             args.target_rps, args.request_seconds, args.max_requests_per_container, args.target_utilization
         ),
     )
-    options = Options(
-        rules=rules,
+    return Options(
+        rule_paths=tuple(Path(p) for p in args.rules_dir or ()),
         plan=plan,
         top=args.top,
-        warnings=bundle_warnings(inputs),
         classifier=not args.rules_only,
-        redactor=redactor,
+        redact=not args.no_redact,
+        redact_patterns=tuple(args.redact_pattern or ()),
+        save_bundle=Path(args.save_bundle) if args.save_bundle else None,
         jobs=args.jobs,
     )
-    bundle = Path(args.save_bundle) if args.save_bundle else None
-    if args.service is not None:
-        report = _collect_and_diagnose(sources, args, options, bundle)
-    else:
-        report = diagnose_collected(sources, None, options, bundle_dir=bundle)
-    fmt = OutputFormat.JSON if args.json_out else args.output
-    colour = want_colour(args.colour) and fmt is OutputFormat.TEXT
-    write_stdout(render(report, fmt, colour=colour, redactor=redactor))
-    failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
-    return EXIT_FOUND if failing else EXIT_OK
 
 
 def _no_collect_options(*values: object) -> None:
@@ -309,30 +331,16 @@ def _no_collect_options(*values: object) -> None:
         raise ConfigError(f"{', '.join(given)} only apply to --service", hint="add --service NAME")
 
 
-def _collect_and_diagnose(sources, args, options, bundle):  # noqa: ANN001, ANN202
-    """Collect the service, tell on stderr which sources were used, and diagnose."""
-    from diagnoser.collect.base import DEFAULT_TAIL, Request, parse_since
-    from diagnoser.pipeline import diagnose_service
-
-    request = Request(
-        service=args.service,
-        namespace=args.namespace,
-        context=args.context,
-        since_seconds=parse_since(args.since),
-        tail=args.tail if args.tail is not None else DEFAULT_TAIL,
-        timeout=args.timeout,
-        journal=tuple(args.journal or ()),
-    )
-    kinds = list(args.source or [SourceKind.AUTO])
-    report, outcome = diagnose_service(sources, request, kinds, options, bundle_dir=bundle)
-    if outcome.used:
-        sys.stderr.write(f"collected {len(outcome.pieces)} sources from {'; '.join(outcome.used)}\n")
-    if not args.source or SourceKind.AUTO in args.source:
-        for skipped in outcome.skipped:
+def _tell_collected(report: Report, sources: list[SourceKind] | None, bundle: Path | None) -> None:
+    """Tell on stderr which sources the collection used, which it skipped if it chose, and the bundle."""
+    collected = report.collected
+    if collected is not None and collected.used:
+        sys.stderr.write(f"collected {collected.pieces} sources from {'; '.join(collected.used)}\n")
+    if collected is not None and (not sources or SourceKind.AUTO in sources):
+        for skipped in collected.skipped:
             sys.stderr.write(f"skipped {skipped}\n")
     if bundle is not None:
         sys.stderr.write(f"saved bundle to {bundle} (replay: diagnose {bundle})\n")
-    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:

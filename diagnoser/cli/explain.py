@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from diagnoser.cli.common import write_stdout
-from diagnoser.errors import ConfigError
-from diagnoser.registry import did_you_mean
+from diagnoser.errors import ConfigError, did_you_mean
 
 
 def explain(

@@ -1,4 +1,6 @@
-"""What every service collector shares: the request, the collected pieces, redaction and helpers.
+"""What every service collector shares: the request, the collected pieces and helpers.
+
+What collectors bring back is as the sources have it: the exits redact it (diagnoser/redact.py).
 
 The runner that chooses and calls the collectors is collect/service.py, one floor up.
 """
@@ -11,11 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from diagnoser.errors import CollectorError, CollectorUnavailable, ConfigError
-from diagnoser.model import RawLine
-from diagnoser.redact import DEFAULT as DEFAULT_REDACTOR
-from diagnoser.redact import Redactor
+from diagnoser.options import DEFAULT_COLLECT_TIMEOUT
 
-DEFAULT_TIMEOUT = 10.0  # seconds for one network call; a slow API never hangs the command
 DEFAULT_TAIL = 2000  # log lines per container unless --tail says otherwise
 
 
@@ -32,12 +31,9 @@ class Request:
     context: str | None = None
     since_seconds: int | None = None
     tail: int | None = DEFAULT_TAIL
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_COLLECT_TIMEOUT
     journal: tuple[str, ...] = ()  # journal files or directories; empty: the system journal
     targets: tuple[str, ...] = ()  # pod / container names and ids found by earlier collectors
-    # Applied to everything collected before it goes further (a bundle, the report). The run's own:
-    # `--redact-pattern` adds to it, `--no-redact` turns it off.
-    redactor: Redactor = DEFAULT_REDACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +70,11 @@ class Collector(ABC):
 
 
 def piece(source: str, lines: Iterable[str]) -> Piece:
-    """Return a Piece of lines without line breaks inside them (collect_service redacts it)."""
+    """Return a Piece of lines without line breaks inside them ."""
     out = [part.rstrip("\r").replace("\x00", "") for line in lines for part in line.split("\n")]
     while out and out[-1] == "":
         out.pop()
     return Piece(source, tuple(out))
-
-
-def redacted(found: Piece, redactor: Redactor) -> Piece:
-    """Return `found` with its secrets masked; a private key's body goes with its BEGIN line."""
-    if not redactor.enabled:
-        return found
-    raws = (RawLine(found.source, 0, text) for text in found.lines)
-    return Piece(found.source, tuple(raw.text for raw in redactor.lines(raws)))
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)")

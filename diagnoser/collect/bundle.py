@@ -17,7 +17,7 @@ from typing import IO, Any
 from diagnoser import __version__
 from diagnoser.errors import ConfigError, InputError, Location
 from diagnoser.model import RawLine
-from diagnoser.redact import DEFAULT, Redactor
+from diagnoser.redact import Redactor
 
 MANIFEST = "diagnoser-bundle.json"
 BUNDLE_VERSION = 1
@@ -35,14 +35,18 @@ def _file_name(index: int, source: str) -> str:
 
 
 class BundleWriter:
-    """Write every line that passes through `tee` into the file of its source."""
+    """Write every line that passes through `tee` into the file of its source: an exit, so it redacts.
+
+    The lines it passes on are the redacted ones too, so that this run's report is the one
+    `diagnose DIR` gives when it replays the bundle.
+    """
 
     def __init__(
         self,
         directory: str | Path,
         sources: Sequence[str],
-        meta: dict[str, Any] | None = None,
-        redactor: Redactor = DEFAULT,
+        meta: dict[str, Any] | None,
+        redactor: Redactor,
     ):
         self.dir = Path(directory)
         self.redactor = redactor

@@ -19,8 +19,7 @@ from diagnoser.collect.base import (
     piece,
     unavailable,
 )
-from diagnoser.errors import CollectorError
-from diagnoser.registry import did_you_mean_any
+from diagnoser.errors import CollectorError, did_you_mean_any
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 MAX_CONTAINERS = 5

@@ -24,8 +24,7 @@ from diagnoser.collect.base import (
     unavailable,
 )
 from diagnoser.debuglog import debug
-from diagnoser.errors import CollectorError
-from diagnoser.registry import did_you_mean_any
+from diagnoser.errors import CollectorError, did_you_mean_any
 
 MAX_PODS = 10  # pods collected per service; more are named in a warning
 # Labels Azure ML puts on the pods of AKS web services (v1) and Kubernetes online deployments (v2).
@@ -39,7 +38,6 @@ SERVICE_LABELS = (
     "app.kubernetes.io/instance",
 )
 _DROP_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
-_SECRET_ENV = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "CONNECTION", "SAS", "AUTH")
 
 
 class Forbidden(CollectorError):
@@ -97,7 +95,7 @@ class KubernetesCollector(Collector):
         for pod in pods:
             name = pod["metadata"]["name"]
             targets.append(name)
-            clean = _clean_pod(pod, redact_env=request.redactor.enabled)
+            clean = _clean_pod(pod)
             pieces.append(piece(f"k8s:{ns}/{name}", [json.dumps(clean, separators=(",", ":"))]))
             for owner in pod["metadata"].get("ownerReferences") or []:
                 found.owners.add(owner.get("name", ""))
@@ -114,7 +112,7 @@ class KubernetesCollector(Collector):
         return Collection(self.name, f"{where}, {found.how}", tuple(pieces), tuple(warnings), tuple(targets))
 
     def _resolve(self, api: _Api, service: str, where: str) -> _Found:
-        """Find the pods of `service`: Service selector, Deployment/StatefulSet, Azure ML labels, pod name."""
+        """Find the pods of `service`: Service selector, Deployment / StatefulSet, Azure ML labels, pod."""
         names: list[str] = []
         svc = api.get(api.core.read_namespaced_service, service, api.namespace, missing_ok=True)
         if svc is not None:
@@ -345,30 +343,13 @@ def _first(obj: dict[str, Any], keys: tuple[str, ...], kind: str = "Event") -> d
     return head
 
 
-def _clean_pod(pod: dict[str, Any], redact_env: bool = True) -> dict[str, Any]:
-    """Return the pod as kubectl prints it, without managedFields, secret env values redacted unless told."""
+def _clean_pod(pod: dict[str, Any]) -> dict[str, Any]:
+    """Return the pod as kubectl prints it, without managedFields (the exits redact secret env values)."""
     pod = {"apiVersion": "v1", "kind": "Pod", **_clean(pod)}
-    spec = dict(pod.get("spec") or {})
-    for key in ("containers", "initContainers"):
-        containers = []
-        for c in spec.get(key) or []:
-            c = dict(c)
-            if c.get("env") and redact_env:
-                c["env"] = [_redact_env(e) for e in c["env"]]
-            containers.append(c)
-        if key in spec:
-            spec[key] = containers
-    pod["spec"] = spec
+    pod["spec"] = dict(pod.get("spec") or {})  # kubectl prints an empty spec too
     meta = pod.get("metadata") or {}
     pod["metadata"] = {k: meta[k] for k in ("name", "namespace") if k in meta} | meta
     return _first(pod, ("metadata", "status"), "Pod")
-
-
-def _redact_env(env: dict[str, Any]) -> dict[str, Any]:
-    """Return an env entry with its value redacted when the name looks like a secret."""
-    if "value" in env and any(word in str(env.get("name", "")).upper() for word in _SECRET_ENV):
-        return {**env, "value": "<redacted>"}
-    return env
 
 
 class _Api:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from diagnoser.collect.base import Collector, NotFound, Piece, Request, redacted
+from diagnoser.collect.base import Collector, NotFound, Piece, Request
 from diagnoser.collect.docker import DockerCollector
 from diagnoser.collect.journald import JournaldCollector
-from diagnoser.collect.kinds import SourceKind
 from diagnoser.collect.kubernetes import KubernetesCollector
 from diagnoser.errors import CollectorError
 from diagnoser.model import RawLine
+from diagnoser.options import SourceKind
 
 # The built-in collectors, in the order auto runs them: a later one filters on what an earlier found.
 BUILTIN: dict[SourceKind, type[Collector]] = {
@@ -80,7 +80,7 @@ def collect_service(
         if auto and not found.pieces:
             skipped.append(f"{kind}: nothing about {request.service!r} at {found.where}")
             continue
-        pieces.extend(redacted(p, request.redactor) for p in found.pieces)
+        pieces.extend(found.pieces)
         warnings.extend(f"{kind}: {w}" for w in found.warnings)
         targets.extend(found.targets)
         used.append(f"{kind} ({found.where})")

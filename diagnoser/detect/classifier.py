@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,8 +18,9 @@ from pathlib import Path
 import orjson
 
 from diagnoser.detect.features import FeatureBag
+from diagnoser.detect.prefilter import ClassifierGate
 from diagnoser.errors import ConfigError, Location
-from diagnoser.model import Event, Evidence, Finding, Origin, Severity, clip_record
+from diagnoser.model import Event, Evidence, Finding, Origin, Severity
 from diagnoser.paths import MODEL_PATH
 
 HEALTHY = "healthy"
@@ -106,18 +108,37 @@ class Verdict:
 
 
 class Classifier:
-    """Stream events in, get at most one Finding out: the cause the model finds most probable."""
+    """Stream events in, get at most one Finding out: the cause the model finds most probable.
 
-    def __init__(self, model: LinearModel):
+    With `gate` (the default), a ClassifierGate (detect/prefilter.py) spares the feature bag the
+    events it would only count: they are counted here, and the bag's count is made whole before it
+    is read, so the prediction is the one an ungated bag gives.
+    """
+
+    def __init__(self, model: LinearModel, gate: bool = True):
         self.model = model
         self.bag = FeatureBag()
+        self._skipped = 0  # events the gate kept from the bag, which the bag would only have counted
+        # `feed` is chosen once: the hot loop calls it for every event of the input.
+        self.feed = self._gated(ClassifierGate().wants) if gate else self.bag.feed
 
-    def feed(self, event: Event) -> None:
-        """Add one event."""
-        self.bag.feed(event)
+    def _gated(self, wants: Callable[[Event], bool]) -> Callable[[Event], None]:
+        """Return a feed function that passes the bag only the events `wants` says it may use."""
+        feed_bag = self.bag.feed
+
+        def feed(event: Event) -> None:
+            """Add one event."""
+            if wants(event):
+                feed_bag(event)
+            else:
+                self._skipped += 1
+
+        return feed
 
     def predict(self) -> list[tuple[str, float]]:
         """Return class probabilities for what was fed."""
+        self.bag.events += self._skipped
+        self._skipped = 0
         return probabilities(self.model, vectorize(self.bag.finish(), self.model.idf))
 
     def finish(self) -> Verdict:
@@ -142,8 +163,8 @@ class Classifier:
             severity=Severity.HIGH,
             confidence=round(p, 3),
             title=cause,
-            summary=f"No rule matched; the classifier, trained on the labelled corpus, finds {cause} most likely "
-            f"(p={p:.2f}) from the wording of the lines below.",
+            summary=f"No rule matched; the classifier, trained on the labelled corpus, finds {cause} "
+            f"most likely (p={p:.2f}) from the wording of the lines below.",
             evidence=evidence,
             count=self.bag.suspicious,
         )
@@ -153,13 +174,15 @@ class Classifier:
         index = self.model.classes.index(cause)
         scored = []
         for event, toks in self.bag.evidence:
-            # fsum: `toks` is a set, and a plain float sum would depend on its (hash-seeded) order,
-            # so two lines of nearly equal weight could swap places from one run to the next.
-            weight = math.fsum(self.model.weights[t][index] for t in toks if t in self.model.weights)
+            # fsum: exact, so the result does not depend on the set's (hash-seeded) order, and
+            # lines of equal weight keep their input order.
+            weight = math.fsum(
+                self.model.weights.get(t, ())[index] if t in self.model.weights else 0.0 for t in toks
+            )
             if weight > 0:
                 scored.append((weight, event))
         best = sorted(scored, key=lambda we: -we[0])[:EVIDENCE_LINES]
         return tuple(
-            Evidence(e.source, e.line, clip_record(e.text), ("classifier",), e.timestamp)
+            Evidence(e.source, e.line, e.text, ("classifier",), e.timestamp)
             for _, e in sorted(best, key=lambda we: (we[1].source, we[1].line))
         )

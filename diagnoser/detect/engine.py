@@ -18,10 +18,9 @@ from diagnoser.detect.condition import And, CountCmp, Node, Not, Of, Or, Ref, Th
 from diagnoser.detect.prefilter import LiteralSet
 from diagnoser.detect.regexes import MIN_NEEDLE, required_literals
 from diagnoser.detect.rules import FIELD_PREFIX, FieldTest, Matcher, Op, Rule, as_number, as_text
-from diagnoser.model import Event, Evidence, Finding, Origin, clip_record
+from diagnoser.model import Event, Evidence, Finding, Origin
 
 EVIDENCE_MAX = 8
-TEXT_MAX = 500
 _Captures = dict[str, str]
 _NOCAP: _Captures = {}  # shared "matched, nothing captured"; never mutated
 _Pred = Callable[[Any], _Captures | None]
@@ -274,8 +273,7 @@ class _Hit:
         self.timestamp = ev.timestamp
         self.source = ev.source
         self.line = ev.line
-        text = ev.text
-        self.text = text if len(text) <= TEXT_MAX else clip_record(text, TEXT_MAX)
+        self.text = ev.text  # whole: the exits redact it, then clip it (diagnoser/redact.py)
         self.mask = mask
 
 

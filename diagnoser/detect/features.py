@@ -76,7 +76,8 @@ _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "memory",
         (
-            r"out of memory|memory (?:quota|limit|pressure|cgroup|exhaust|exceed|usage|leak)|\boom|outofmemory",
+            r"out of memory|memory (?:quota|limit|pressure|cgroup|exhaust|exceed|usage|leak)|\boom"
+            r"|outofmemory",
             r"heap|bad_alloc|cannot allocate|memoryerror|\bmem=|\bram\b|\br1[45]\b|resource:memory",
             r"(?:system|insufficient|more|enough|low|of|physical|available) memory",
         ),

@@ -28,7 +28,7 @@ from diagnoser.detect.condition import (
     Within,
     parse_duration,
 )
-from diagnoser.registry import did_you_mean
+from diagnoser.errors import did_you_mean
 
 if TYPE_CHECKING:
     import pyparsing as pp

@@ -13,10 +13,9 @@ from typing import ClassVar
 from diagnoser.detect.condition import names_used
 from diagnoser.detect.engine import placeholders_of, rule_captures
 from diagnoser.detect.rules import EXAMPLE_KEYS, RULE_KEYS, Op, Rule
-from diagnoser.errors import Location
+from diagnoser.errors import Location, did_you_mean
 from diagnoser.paths import CATALOGUE_DIR
 from diagnoser.regexsafety import matches_empty, regex_problem
-from diagnoser.registry import did_you_mean
 
 ID_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 FIXED_PLACEHOLDERS = ("count", "first_time", "last_time")

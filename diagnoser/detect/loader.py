@@ -27,11 +27,10 @@ from diagnoser.detect.rules import (
     as_number,
     as_text,
 )
-from diagnoser.errors import Location, RuleError, RuleLoadErrors
+from diagnoser.errors import Location, RuleError, RuleLoadErrors, did_you_mean
 from diagnoser.model import Severity
 from diagnoser.paths import rules_dir
 from diagnoser.regexsafety import regex_problem
-from diagnoser.registry import did_you_mean
 
 if TYPE_CHECKING:
     import yaml

@@ -1,23 +1,26 @@
-"""Stage 5: turn each finding's cause into ordered fix steps for the platforms the logs reveal."""
+"""Stage 5: name each ranked cause as a Diagnosis with ordered fix steps for the platforms the logs reveal."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from diagnoser.model import FixStep, Platform
-from diagnoser.plan.inputs import PlanOptions, ReplicaInputs
+from diagnoser.model import Diagnosis, FixStep, Platform
+from diagnoser.options import PlanOptions
 from diagnoser.plan.observe import Observations
 
 if TYPE_CHECKING:  # the catalogue and the suggesters load only when there is a diagnosis to plan for
     from diagnoser.plan.catalogue import Cause, StepTemplate
     from diagnoser.plan.suggest import Suggestion
+    from diagnoser.rank import Ranked
 
 __all__ = [
-    "PlanOptions",
     "Observations",
-    "ReplicaInputs",
+    "Plan",
     "build_fixes",
     "load_catalogue",
+    "plan_diagnoses",
     "select_platforms",
     "shows",
 ]
@@ -63,18 +66,11 @@ def shows(step: Platform, platforms: tuple[Platform, ...]) -> bool:
 
 def _suggest(template: StepTemplate, obs: Observations, options: PlanOptions) -> Suggestion | None:
     """Return the computed values of a step, if it names a suggester."""
-    from diagnoser.plan.suggest import suggest_memory, suggest_replicas, suggest_timeout, suggest_workers
+    if template.suggest is None:
+        return None
+    from diagnoser.plan.suggest import SUGGESTERS
 
-    platform = template.platform
-    if template.suggest == "memory":
-        return suggest_memory(template.knob, obs, platform)
-    if template.suggest == "timeout":
-        return suggest_timeout(template.knob, obs, platform)
-    if template.suggest == "replicas":
-        return suggest_replicas(obs, options.replicas, template.knob, platform)
-    if template.suggest == "workers":
-        return suggest_workers(obs, template.knob, platform)
-    return None
+    return SUGGESTERS[template.suggest](template.knob, obs, template.platform, options.replicas)
 
 
 def _fill(snippet: str | None, suggestion: Suggestion | None) -> str | None:
@@ -123,8 +119,45 @@ def build_fixes(
             )
         )
     if obs.scaling.pinned_at_max:
+        from diagnoser.plan.catalogue import Suggester
         from diagnoser.plan.suggest import replica_role
 
-        replica_knobs = {t.knob for t in cause.fix if t.suggest == "replicas"}
+        replica_knobs = {t.knob for t in cause.fix if t.suggest is Suggester.REPLICAS}
         steps.sort(key=lambda s: 0 if s.knob in replica_knobs and replica_role(s.knob) == "max" else 1)
     return tuple(steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The diagnoses planned for the ranked causes, and what the catalogue could not plan."""
+
+    diagnoses: tuple[Diagnosis, ...]
+    warnings: tuple[str, ...]  # a cause a rule names that the catalogue lacks
+
+
+def plan_diagnoses(
+    ranked: Sequence[Ranked], platforms: tuple[Platform, ...], obs: Observations, options: PlanOptions
+) -> Plan:
+    """Return a Diagnosis for each ranked cause, in rank order, with the fix steps for `platforms`."""
+    catalogue = load_catalogue() if ranked else {}  # a healthy run never reads the fix plans
+    diagnoses: list[Diagnosis] = []
+    warnings: list[str] = []
+    for entry in ranked:
+        cause = catalogue.get(entry.cause)
+        if cause is None:
+            warnings.append(f"rule {entry.best.rule} names cause {entry.cause!r}, which the catalogue lacks")
+        diagnoses.append(
+            Diagnosis(
+                cause=entry.cause,
+                title=cause.title if cause else entry.best.title,
+                severity=entry.severity,
+                confidence=entry.confidence,
+                origin=entry.origin,
+                rule=entry.best.rule,
+                summary=entry.best.summary or (cause.summary if cause else ""),
+                evidence=entry.evidence,
+                fixes=build_fixes(cause, platforms, obs, options) if cause else (),
+                platforms=platforms,
+            )
+        )
+    return Plan(tuple(diagnoses), tuple(warnings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,16 @@ from diagnoser.paths import CATALOGUE_DIR
 
 CAUSE_KEYS = {"id", "title", "severity", "summary", "description", "seed_section", "docs", "fix"}
 STEP_KEYS = {"platform", "action", "knob", "where", "text", "why", "docs", "snippet", "suggest"}
-SUGGESTERS = {"memory", "timeout", "replicas", "workers"}
 CACHE_FORMAT = 1
+
+
+class Suggester(StrEnum):
+    """What computes a step's current and suggested values (`suggest:` in the catalogue; plan/suggest.py)."""
+
+    MEMORY = "memory"
+    TIMEOUT = "timeout"
+    REPLICAS = "replicas"
+    WORKERS = "workers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +38,7 @@ class StepTemplate:
     why: str
     docs: str
     snippet: str | None = None
-    suggest: str | None = None
+    suggest: Suggester | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +70,11 @@ def _cause_from_dict(data: object, path: Path) -> Cause:
         if not isinstance(step, dict) or set(step) - STEP_KEYS:
             raise ConfigError(f"fix[{i}]: bad step (allowed keys: {sorted(STEP_KEYS)})", loc)
         suggest = step.get("suggest")
-        if suggest is not None and suggest not in SUGGESTERS:
-            raise ConfigError(f"fix[{i}]: unknown suggest {suggest!r}", loc, f"one of {sorted(SUGGESTERS)}")
+        try:
+            suggester = Suggester(suggest) if suggest is not None else None
+        except ValueError:
+            choices = sorted(s.value for s in Suggester)
+            raise ConfigError(f"fix[{i}]: unknown suggest {suggest!r}", loc, f"one of {choices}") from None
         try:
             steps.append(
                 StepTemplate(
@@ -74,7 +86,7 @@ def _cause_from_dict(data: object, path: Path) -> Cause:
                     why=str(step.get("why", "")),
                     docs=str(step["docs"]),
                     snippet=step.get("snippet"),
-                    suggest=suggest,
+                    suggest=suggester,
                 )
             )
         except (KeyError, ValueError) as exc:

@@ -35,21 +35,6 @@ INGRESS_TIMEOUTS = (
     "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#custom-timeouts"
 )
 
-# What a default applies to, as the plan writes "current: 60000 (default for ...)".
-LABELS = {
-    Platform.AZUREML_V1: "Azure ML SDK v1 web services",
-    Platform.AZUREML_V1_AKS: "AKS web services (Azure ML SDK v1)",
-    Platform.AZUREML_V1_ACI: "ACI web services (Azure ML SDK v1)",
-    Platform.AZUREML_V1_LOCAL: "LocalWebservice (Azure ML SDK v1)",
-    Platform.AZUREML_V2: "Azure ML online deployments (v2)",
-    Platform.AZUREML_V2_MANAGED: "managed online deployments (Azure ML v2)",
-    Platform.AZUREML_V2_KUBERNETES: "Kubernetes online deployments (Azure ML v2)",
-    Platform.KUBERNETES: "Kubernetes",
-    Platform.DOCKER: "Docker",
-    Platform.GUNICORN: "gunicorn",
-    Platform.AZMLINFSRV: "azureml-inference-server-http",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class KnobDefault:
@@ -63,7 +48,7 @@ class KnobDefault:
     @property
     def applies_to(self) -> str:
         """Return the platform as a person reads it."""
-        return LABELS.get(self.platform, self.platform.value)
+        return self.platform.label
 
 
 def _d(value: str, platform: Platform, docs: str, maximum: int | None = None) -> KnobDefault:

@@ -7,11 +7,13 @@ A value the logs show is `observed`; where they do not, the knob's documented de
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from diagnoser.model import Platform, ValueSource
+from diagnoser.options import ReplicaInputs
+from diagnoser.plan.catalogue import Suggester
 from diagnoser.plan.defaults import KnobDefault, default_for
-from diagnoser.plan.inputs import ReplicaInputs  # re-exported: it lives apart so the CLI skips this module
 from diagnoser.plan.observe import Observations
 
 GIB = 2**30
@@ -51,7 +53,7 @@ def _defaulted(default: KnobDefault, suggested: str | None, reasoning: str) -> S
 def replicas_needed(
     target_rps: float, request_seconds: float, utilization: float, max_per_container: int
 ) -> int:
-    """Return ceil(target_rps * request_seconds / utilization / max_per_container), the seed page's formula."""
+    """Return ceil(target_rps * request_seconds / utilization / max_per_container) (the seed page)."""
     concurrent = target_rps * request_seconds / utilization
     return max(1, math.ceil(round(concurrent / max_per_container, 9)))
 
@@ -82,8 +84,8 @@ def suggest_memory(knob: str, obs: Observations, platform: Platform | None = Non
                 f"at least double what is set ({doubled} if you kept the default)"
             )
             return _defaulted(default, doubled, why)
-        suggested = math.ceil(current_gb * 2 * 10) / 10
-        return _observed(_fmt_number(round(current_gb, 2)), _fmt_number(suggested), _MEMORY_WHY)
+        doubled_gb = math.ceil(current_gb * 2 * 10) / 10
+        return _observed(_fmt_number(round(current_gb, 2)), _fmt_number(doubled_gb), _MEMORY_WHY)
     limit = obs.memory_limit_bytes
     if limit is None and obs.memory_gb is not None:
         limit = int(obs.memory_gb * GIB)
@@ -153,7 +155,7 @@ def suggest_timeout(knob: str, obs: Observations, platform: Platform | None = No
             why = f"1.5x the slowest successful request ({_fmt_number(round(slowest, 3))} {unit})"
     suggested: str | None = str(target)
     maximum = default.maximum if default is not None else None
-    if maximum is not None and target > maximum:
+    if default is not None and maximum is not None and target > maximum:
         if base >= maximum:
             suggested = None
             why = (
@@ -243,7 +245,7 @@ def suggest_replicas(
         return _with(base, None, why)
     if role == "max":
         if sc.pinned_at_max:
-            need = max(v for v in (sc.hpa_need, n, 0) if v is not None)
+            wanted = max(v for v in (sc.hpa_need, n, 0) if v is not None)
             pieces = [f"the autoscaler is pinned at its maximum{seen}: this is the knob to raise"]
             if sc.hpa_need is not None:
                 pieces.append(
@@ -252,10 +254,10 @@ def suggest_replicas(
                 )
             if n is not None:
                 pieces.append(formula_why)
-            if current is not None and need <= current:
-                need = current * 2
+            if current is not None and wanted <= current:
+                wanted = current * 2
                 pieces.append(f"at least double the maximum {current} while it stays pinned")
-            return _with(base, str(need) if need else None, "; ".join(pieces))
+            return _with(base, str(wanted) if wanted else None, "; ".join(pieces))
         if n is not None and current is not None and n > current:
             return _with(base, str(n), f"{formula_why}: the maximum must allow it{seen}")
         if n is not None and current is None:
@@ -302,3 +304,12 @@ def suggest_workers(
     if current <= 1:
         return _observed(current, None, "a single worker already: raise the memory limit instead")
     return _observed(current, str(max(1, current // 2)), "halve the workers that each load the model")
+
+
+# What each catalogue `suggest:` name computes, called as (knob, observations, platform, replica inputs).
+SUGGESTERS: dict[Suggester, Callable[[str, Observations, Platform, ReplicaInputs], Suggestion]] = {
+    Suggester.MEMORY: lambda knob, obs, platform, _: suggest_memory(knob, obs, platform),
+    Suggester.TIMEOUT: lambda knob, obs, platform, _: suggest_timeout(knob, obs, platform),
+    Suggester.REPLICAS: lambda knob, obs, platform, replicas: suggest_replicas(obs, replicas, knob, platform),
+    Suggester.WORKERS: lambda knob, obs, platform, _: suggest_workers(obs, knob, platform),
+}

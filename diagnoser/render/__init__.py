@@ -1,11 +1,11 @@
-"""Stage 6: render a Report as text, JSON or Markdown."""
+"""Stage 6: render a Report as text, JSON or Markdown: an exit, so each renderer redacts, then clips."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 from diagnoser.model import Report
-from diagnoser.redact import DEFAULT, Redactor
+from diagnoser.redact import Redactor
 from diagnoser.render.json import render_json, report_to_dict
 from diagnoser.render.markdown import render_markdown
 from diagnoser.render.text import render_text
@@ -21,10 +21,10 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-def render(report: Report, fmt: OutputFormat, colour: bool = False, redactor: Redactor = DEFAULT) -> str:
-    """Return the report rendered in `fmt`, secrets redacted unless `redactor` is disabled."""
+def render(report: Report, fmt: OutputFormat, redactor: Redactor, colour: bool = False) -> str:
+    """Return the report rendered in `fmt`, secrets redacted by `redactor` (the run's Options.redactor)."""
     if fmt is OutputFormat.JSON:
         return render_json(report, redactor)
     if fmt is OutputFormat.MARKDOWN:
         return render_markdown(report, redactor)
-    return render_text(report, colour=colour, redactor=redactor)
+    return render_text(report, redactor, colour=colour)

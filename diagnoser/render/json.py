@@ -8,7 +8,7 @@ import orjson
 
 from diagnoser import __version__
 from diagnoser.model import Diagnosis, Evidence, FixStep, Report
-from diagnoser.redact import DEFAULT, Redactor, redact_report
+from diagnoser.redact import Redactor, redact_and_clip
 
 
 def _evidence(ev: Evidence) -> dict[str, Any]:
@@ -57,9 +57,9 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def report_to_dict(report: Report, redactor: Redactor = DEFAULT) -> dict[str, Any]:
-    """Return the report as plain JSON-ready data, secrets redacted."""
-    report = redact_report(report, redactor)
+def report_to_dict(report: Report, redactor: Redactor) -> dict[str, Any]:
+    """Return the report as plain JSON-ready data, secrets redacted and evidence clipped."""
+    report = redact_and_clip(report, redactor)
     return {
         "schema_version": report.schema_version,
         "tool": {"name": "diagnoser", "version": __version__},
@@ -76,8 +76,8 @@ def report_to_dict(report: Report, redactor: Redactor = DEFAULT) -> dict[str, An
     }
 
 
-def render_json(report: Report, redactor: Redactor = DEFAULT) -> str:
-    """Return the report as deterministic, indented JSON text, secrets redacted."""
+def render_json(report: Report, redactor: Redactor) -> str:
+    """Return the report as deterministic, indented JSON text, secrets redacted and evidence clipped."""
     return (
         orjson.dumps(
             report_to_dict(report, redactor), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnoser.model import FixStep, Report, ValueSource
-from diagnoser.redact import DEFAULT, Redactor, redact_report
+from diagnoser.redact import Redactor, redact_and_clip
 
 
 def _code(text: str) -> str:
@@ -23,13 +23,12 @@ def _current(step: FixStep) -> str:
     return step.current
 
 
-def render_markdown(report: Report, redactor: Redactor = DEFAULT) -> str:
-    """Return the report as Markdown, secrets redacted."""
-    report = redact_report(report, redactor)
+def render_markdown(report: Report, redactor: Redactor) -> str:
+    """Return the report as Markdown, secrets redacted and evidence clipped."""
+    report = redact_and_clip(report, redactor)
     out = ["## diagnoser report", ""]
-    out.append(
-        f"Read {report.input.lines} lines ({report.input.events} events) from {', '.join(report.input.sources)}."
-    )
+    sources = ", ".join(report.input.sources)
+    out.append(f"Read {report.input.lines} lines ({report.input.events} events) from {sources}.")
     out.append("")
     if not report.diagnoses:
         out.append("**No documented cause found.**")

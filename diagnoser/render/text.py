@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from diagnoser.model import Diagnosis, Evidence, FixStep, Report, Severity, ValueSource
-from diagnoser.redact import DEFAULT, Redactor, redact_report
+from diagnoser.redact import Redactor, redact_and_clip
 
 _SEVERITY_COLOURS = {
     Severity.CRITICAL: "1;31",
@@ -50,9 +50,7 @@ def _default_note(step: FixStep) -> str:
     """Return " (default for PLATFORM, DOCS)" when the current value is a documented default."""
     if step.current_source is not ValueSource.DEFAULT:
         return ""
-    from diagnoser.plan.defaults import LABELS
-
-    where = LABELS.get(step.platform, step.platform.value)
+    where = step.platform.label
     return f" (default for {where}, {step.current_docs})" if step.current_docs else f" (default for {where})"
 
 
@@ -99,9 +97,9 @@ def _diagnosis_lines(index: int, d: Diagnosis, style: _Style) -> list[str]:
     return out
 
 
-def render_text(report: Report, colour: bool = False, redactor: Redactor = DEFAULT) -> str:
-    """Return the report as terminal text, secrets redacted."""
-    report = redact_report(report, redactor)
+def render_text(report: Report, redactor: Redactor, colour: bool = False) -> str:
+    """Return the report as terminal text, secrets redacted and evidence clipped."""
+    report = redact_and_clip(report, redactor)
     style = _Style(colour)
     lines = [_input_line(report)]
     if not report.diagnoses:

@@ -43,7 +43,8 @@ def _split(data: bytes) -> list[str]:
 def pipeline(data: bytes) -> None:
     """Read `data` as stdin through the whole pipeline and render every output format."""
     import diagnoser.pipeline as pl
-    from diagnoser.collect.files import InputSource
+    from diagnoser.options import Files, Options
+    from diagnoser.redact import DEFAULT
     from diagnoser.render import OutputFormat, render
 
     model = _model()
@@ -51,13 +52,13 @@ def pipeline(data: bytes) -> None:
     pl.load_model = lambda *a, **k: model  # type: ignore[assignment]  # read once, not per input
     try:
         try:
-            report = pl.diagnose([InputSource("-")], pl.Options(rules=_rules()), stdin=io.BytesIO(data))
+            report = pl.diagnose([Files(("-",), stdin=io.BytesIO(data))], Options(rules=_rules()))
         except InputError:
             return  # binary data / corrupt gzip: refused with a message, not a crash
     finally:
         pl.load_model = original  # type: ignore[assignment]
     for fmt in OutputFormat:
-        out = render(report, fmt)
+        out = render(report, fmt, DEFAULT)
         assert isinstance(out, str) and out.endswith("\n")
 
 

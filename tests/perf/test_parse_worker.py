@@ -7,13 +7,14 @@ import os
 
 import pytest
 
-from diagnoser.collect import InputSource
 from diagnoser.corpus import load_cases
 from diagnoser.detect import load_rules
 from diagnoser.errors import InputError
 from diagnoser.model import RawLine
+from diagnoser.options import Files, Options
 from diagnoser.parse import ParseStats, parse_lines, worker
-from diagnoser.pipeline import Options, diagnose
+from diagnoser.pipeline import diagnose
+from diagnoser.redact import DEFAULT
 from diagnoser.render import report_to_dict
 from tests.conftest import ROOT
 
@@ -26,7 +27,8 @@ def rules():
 
 
 def _report(paths, rules, jobs: int) -> dict:
-    return report_to_dict(diagnose([InputSource(str(p)) for p in paths], Options(rules=rules, jobs=jobs)))
+    report = diagnose([Files(tuple(str(p) for p in paths))], Options(rules=rules, jobs=jobs))
+    return report_to_dict(report, DEFAULT)
 
 
 @pytest.fixture
@@ -90,9 +92,9 @@ def test_an_input_error_in_the_child_is_raised_as_itself(tmp_path, rules, forks)
     binary = tmp_path / "blob.bin"
     binary.write_bytes(bytes(range(256)) * 64)
     with pytest.raises(InputError) as serial:
-        diagnose([InputSource(str(good)), InputSource(str(binary))], Options(rules=rules, jobs=1))
+        diagnose([Files((str(good), str(binary)))], Options(rules=rules, jobs=1))
     with pytest.raises(InputError) as forked:
-        diagnose([InputSource(str(good)), InputSource(str(binary))], Options(rules=rules, jobs=2))
+        diagnose([Files((str(good), str(binary)))], Options(rules=rules, jobs=2))
     assert str(forked.value) == str(serial.value)
     assert "binary data" in str(forked.value)
     assert forks.reaped()

@@ -13,7 +13,9 @@ from diagnoser.collect import InputSource
 from diagnoser.corpus import load_cases
 from diagnoser.detect import load_rules
 from diagnoser.detect import prefilter as pf
-from diagnoser.pipeline import Options, diagnose
+from diagnoser.options import Files, Options
+from diagnoser.pipeline import diagnose
+from diagnoser.redact import DEFAULT
 from diagnoser.render import report_to_dict
 from tests.conftest import ROOT
 
@@ -32,7 +34,7 @@ def rules():
 
 def _report(case, rules, prefilter: bool) -> dict:
     options = Options(rules=rules, prefilter=prefilter)
-    return report_to_dict(diagnose([InputSource(str(p)) for p in case.inputs], options))
+    return report_to_dict(diagnose([Files(tuple(str(p) for p in case.inputs))], options), DEFAULT)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -12,6 +12,7 @@ from diagnoser.detect.engine import Engine, _gate
 from diagnoser.detect.loader import load_rules
 from diagnoser.detect.rules import Rule
 from diagnoser.model import Event, Level, Origin, Severity
+from diagnoser.redact import DEFAULT, clip_record
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -225,7 +226,8 @@ def test_finding_fields_and_explain(tmp_path):
         tmp_path,
         "kill: {message|re: 'pid:(?P<pid>\\d+) killed'}\nboot: {message|contains: Booting}",
         "kill and count(boot) >= 2",
-        extra='explain: "{kill_count} kills, last pid {pid}, {count} events from {first_time} to {last_time}"',
+        extra='explain: "{kill_count} kills, last pid {pid}, {count} events '
+        'from {first_time} to {last_time}"',
     )
     stream = [
         ev("Booting", 1, T0),
@@ -254,11 +256,13 @@ def test_finding_fields_and_explain(tmp_path):
     )
 
 
-def test_evidence_excludes_negated_matchers_and_caps_text(tmp_path):
+def test_evidence_excludes_negated_matchers_and_is_capped_at_the_exit(tmp_path):
     rule = make_rule(tmp_path, MATCH, "a and not (b and c)")
     (f,) = run(rule, [ev("alpha " + "x" * 900, 1), ev("beta", 2)])
     assert [e.matched for e in f.evidence] == [("a",)]
-    assert len(f.evidence[0].text) == 500
+    # The engine quotes the record whole; the exits redact it, then cap it (redact.clip_record).
+    assert f.evidence[0].text == "alpha " + "x" * 900
+    assert len(clip_record(DEFAULT(f.evidence[0].text))) == 500
 
 
 def test_event_hitting_several_matchers_is_one_evidence_item(tmp_path):

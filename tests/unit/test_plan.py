@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from diagnoser.model import Event, Platform, ValueSource
+from diagnoser.options import ReplicaInputs
 from diagnoser.plan import select_platforms
 from diagnoser.plan.observe import Observations, parse_memory
 from diagnoser.plan.suggest import (
-    ReplicaInputs,
     replicas_needed,
     suggest_memory,
     suggest_replicas,

@@ -8,7 +8,8 @@ import pytest
 from test_parse_helpers import FORMATS, parse_text
 
 from diagnoser.model import Platform
-from diagnoser.plan import PlanOptions, build_fixes, load_catalogue, select_platforms
+from diagnoser.options import PlanOptions
+from diagnoser.plan import build_fixes, load_catalogue, select_platforms
 from diagnoser.plan.observe import Observations
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -7,9 +7,10 @@ from pathlib import Path
 from test_parse_helpers import parse_text
 
 from diagnoser.model import Event, Platform, ValueSource
-from diagnoser.plan import PlanOptions, build_fixes, load_catalogue
+from diagnoser.options import PlanOptions, ReplicaInputs
+from diagnoser.plan import build_fixes, load_catalogue
 from diagnoser.plan.observe import Observations
-from diagnoser.plan.suggest import ReplicaInputs, suggest_replicas
+from diagnoser.plan.suggest import suggest_replicas
 
 HPA = Path(__file__).resolve().parents[1] / "data" / "hpa"
 AUTOSCALE = load_catalogue()["autoscale_lag"]
