@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagnoser.detect import cache
-from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_condition, parse_duration
+from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_duration
 from diagnoser.detect.regexes import regex_problem
 from diagnoser.detect.rules import (
     EXAMPLE_KEYS,
@@ -271,6 +271,9 @@ class _Builder:
                 f"limit {MAX_CONDITION_CHARS}",
             )
         elif matchers is not None:
+            # here, not at the top: a cached rule set never parses a condition (start-up time)
+            from diagnoser.detect.grammar import parse_condition
+
             condition = data["condition"]
             cond_loc = self.loc(cond_node)
             try:

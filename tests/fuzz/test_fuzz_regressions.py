@@ -46,7 +46,7 @@ def test_access_durations_with_two_dots_are_not_durations():
 )
 def test_condition_crashers_are_located_errors(condition, message):
     """Crashers from the condition harness: a keyword taken as an empty pattern; a window that overflowed."""
-    from diagnoser.detect.condition import parse_condition
+    from diagnoser.detect.grammar import parse_condition
     from diagnoser.errors import RuleError
 
     with pytest.raises(RuleError) as info:
@@ -58,9 +58,13 @@ def test_huge_rule_window_is_a_located_error(tmp_path):
     """Crasher from the rule harness: `window: 1411…1m` overflowed timedelta."""
     from diagnoser.detect.loader import load_rule_text
 
-    text = "id: r\ncause: c\ntitle: t\nseverity: high\nmatch: {a: {message|contains: x}}\ncondition: a\nwindow: 99999999999999m\n"
+    text = (
+        "id: r\ncause: c\ntitle: t\nseverity: high\nmatch: {a: {message|contains: x}}\n"
+        "condition: a\nwindow: 99999999999999m\n"
+    )
     rule, errors = load_rule_text(text, tmp_path / "r.yaml")
     assert rule is None
     assert [str(e) for e in errors] == [
-        f"{tmp_path / 'r.yaml'}:7:9: window '99999999999999m' longer than 366 days (a window is minutes or hours)"
+        f"{tmp_path / 'r.yaml'}:7:9: window '99999999999999m' longer than 366 days"
+        " (a window is minutes or hours)"
     ]
