@@ -52,7 +52,7 @@ def read(key: str, lean: bool = False) -> tuple[Rule, ...] | None:
 
 
 def write(key: str, rules: Sequence[Rule]) -> None:
-    """Store `rules` under `key`, whole and lean (with the literals the prefilter derives from their regexes)."""
+    """Store `rules` under `key`, whole and lean (with the prefilter literals derived from their regexes)."""
     literals = [
         [p, t.flags, required_literals(p, t.flags)]
         for r in rules

@@ -65,6 +65,6 @@ def test_huge_rule_window_is_a_located_error(tmp_path):
     rule, errors = load_rule_text(text, tmp_path / "r.yaml")
     assert rule is None
     assert [str(e) for e in errors] == [
-        f"{tmp_path / 'r.yaml'}:7:9: window '99999999999999m' longer than 366 days"
-        " (a window is minutes or hours)"
+        f"{tmp_path / 'r.yaml'}:7:9: window '99999999999999m'"
+        f" longer than 366 days (a window is minutes or hours)"
     ]
