@@ -18,7 +18,6 @@ way with the prefilter on or off (tests/perf/test_prefilter_equivalence.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from diagnoser.detect.matchers import CompiledMatcher
@@ -107,17 +106,18 @@ def matcher_gate(matcher: Matcher) -> tuple[str, tuple[str, ...]] | tuple[str, N
 # --- building the index ------------------------------------------------------------------------
 
 
-@dataclass
 class _Filed:
     """Every compiled matcher, filed under the cheapest gate that can rule it out."""
 
-    by_text: dict[str, list[tuple[tuple[str, ...], CompiledMatcher]]] = field(
-        default_factory=lambda: {"message": [], "text": []}
-    )  # "message" | "text" -> (needles, matcher)
-    by_field: dict[str, list[CompiledMatcher]] = field(default_factory=dict)
-    by_value: dict[tuple[str, str], list[CompiledMatcher]] = field(default_factory=dict)
-    by_attr: dict[str, list[CompiledMatcher]] = field(default_factory=dict)
-    always: list[CompiledMatcher] = field(default_factory=list)
+    __slots__ = ("by_text", "by_field", "by_value", "by_attr", "always")
+
+    def __init__(self) -> None:
+        # "message" | "text" -> (needles, matcher)
+        self.by_text: dict[str, list[tuple[tuple[str, ...], CompiledMatcher]]] = {"message": [], "text": []}
+        self.by_field: dict[str, list[CompiledMatcher]] = {}
+        self.by_value: dict[tuple[str, str], list[CompiledMatcher]] = {}
+        self.by_attr: dict[str, list[CompiledMatcher]] = {}
+        self.always: list[CompiledMatcher] = []
 
 
 def _file_matchers(rules: Sequence[Rule]) -> _Filed:

@@ -143,16 +143,17 @@ def compile_test(test: FieldTest) -> _Test:
 class CompiledMatcher:
     """A matcher ready to run: its tests, its owner rule and its bit in that rule's mask."""
 
-    __slots__ = ("rule", "name", "bit", "index", "tests", "matcher", "run", "_twin")
+    __slots__ = ("rule", "name", "bit", "position", "tests", "matcher", "run", "_twin")
 
-    def __init__(self, rule: int, matcher: Matcher, index: int):
-        self.rule = rule
+    def __init__(self, rule: int, matcher: Matcher, position: int):
+        self.rule = rule  # the rule's index in the rule set
         self.matcher = matcher
         self.name = matcher.name
-        self.index = index
-        self.bit = 1 << index
+        self.position = position  # the matcher's index in its rule
+        self.bit = 1 << position
         self.tests = tuple(compile_test(t) for t in matcher.tests)
-        self.run: _Test = self.tests[0] if len(self.tests) == 1 else self._run_all  # one call fewer
+        # one test: run it directly, one call fewer than _run_all
+        self.run: _Test = self.tests[0] if len(self.tests) == 1 else self._run_all
         self._twin: CompiledMatcher | None = None
 
     def decided(self) -> CompiledMatcher:
@@ -165,7 +166,7 @@ class CompiledMatcher:
             return self
         if self._twin is None:
             twin = CompiledMatcher.__new__(CompiledMatcher)
-            for name in ("rule", "name", "bit", "index", "tests", "matcher"):
+            for name in ("rule", "name", "bit", "position", "tests", "matcher"):
                 setattr(twin, name, getattr(self, name))
             twin.run = _holds_already
             twin._twin = twin
