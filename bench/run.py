@@ -52,7 +52,7 @@ def _to_ere(pattern: str) -> str | None:
 def grep_patterns() -> list[str]:
     """Return the union of the shipped rules' text patterns as ERE (literals where ERE cannot say it)."""
     from diagnoser.detect import load_rules
-    from diagnoser.detect.engine import test_needles
+    from diagnoser.detect.index import test_needles
 
     out: list[str] = []
     for rule in load_rules():

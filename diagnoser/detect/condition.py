@@ -1,4 +1,8 @@
-"""Conditions: the frozen AST, and parse_condition (grammar.py parses); see docs/RULES.md for the language."""
+"""Conditions: the frozen AST, its walkers and the language's constants; see docs/RULES.md.
+
+The parser (grammar.py, `parse_condition`) stands above this module and is imported only when a
+condition must be parsed: rules from the start-up cache arrive as ASTs.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-
-from diagnoser.errors import ConditionSyntaxError, Location
 
 KEYWORDS = ("and", "or", "not", "then", "within", "count", "any", "all", "of", "them")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -164,37 +166,3 @@ def unparse(node: Node) -> str:
     if isinstance(node, Not):
         return f"not {unparse(node.item)}"
     return f"({unparse(node.item)} within {node.seconds}s)"
-
-
-# --- errors ------------------------------------------------------------------------------------
-
-
-def caret(text: str, offset: int) -> str:
-    """Return the line of `text` holding `offset` and a caret line under that offset."""
-    start = text.rfind("\n", 0, offset) + 1
-    end = text.find("\n", offset)
-    line = text[start : end if end >= 0 else len(text)]
-    return f"    {line}\n    {' ' * (offset - start)}^"
-
-
-def condition_error(
-    text: str, offset: int, what: str, hint: str | None, location: Location | None
-) -> ConditionSyntaxError:
-    """Return a ConditionSyntaxError whose message holds the condition and a caret line."""
-    message = what + (f" ({hint})" if hint else "") + "\n" + caret(text, offset)
-    return ConditionSyntaxError(message, location)
-
-
-def parse_condition(
-    text: str,
-    names: tuple[str, ...] | list[str],
-    locate: Callable[[int], Location | None] | None = None,
-) -> Node:
-    """Parse a condition over matcher `names`; raise ConditionSyntaxError located by `locate(offset)`."""
-    from diagnoser.detect import grammar  # here: rules from the start-up cache never parse a condition
-
-    try:
-        return grammar.parse(text, tuple(names))
-    except grammar.Problem as p:
-        location = locate(p.offset) if locate is not None else None
-        raise condition_error(text, p.offset, p.what, p.hint, location) from None

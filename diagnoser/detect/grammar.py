@@ -1,7 +1,7 @@
 """Condition text -> AST: pre-checks that give clear messages, the pyparsing grammar, name resolution.
 
-Imported by `condition.parse_condition` when a rule's condition must be parsed: a run whose rules
-come from the start-up cache never needs it (pyparsing, its tokenizer and two dataclasses).
+Imported by the loader only when a rule's condition must be parsed: a run whose rules come from
+the start-up cache never needs it (pyparsing, its tokenizer and two dataclasses).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from diagnoser.detect.condition import (
     Within,
     parse_duration,
 )
-from diagnoser.errors import did_you_mean
+from diagnoser.errors import ConditionSyntaxError, Location, did_you_mean
 
 if TYPE_CHECKING:
     import pyparsing as pp
@@ -299,7 +299,8 @@ def _resolve(node: object, names: tuple[str, ...], text: str) -> Node:
 
 
 @functools.lru_cache(maxsize=1024)
-def parse(text: str, names: tuple[str, ...]) -> Node:
+def _parse(text: str, names: tuple[str, ...]) -> Node:
+    """Return the AST of `text` over `names`; raise Problem at the offending offset."""
     import pyparsing as pp  # here, not at the top: cached rule sets never parse conditions
 
     _precheck(text, names)
@@ -315,3 +316,35 @@ def parse(text: str, names: tuple[str, ...]) -> Node:
             exc.loc, f"unexpected {found!r} in condition", "see the grammar in docs/RULES.md"
         ) from None
     return _resolve(result[0], names, text)
+
+
+# --- the entry point and its errors --------------------------------------------------------------
+
+
+def caret(text: str, offset: int) -> str:
+    """Return the line of `text` holding `offset` and a caret line under that offset."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    line = text[start : end if end >= 0 else len(text)]
+    return f"    {line}\n    {' ' * (offset - start)}^"
+
+
+def condition_error(
+    text: str, offset: int, what: str, hint: str | None, location: Location | None
+) -> ConditionSyntaxError:
+    """Return a ConditionSyntaxError whose message holds the condition and a caret line."""
+    message = what + (f" ({hint})" if hint else "") + "\n" + caret(text, offset)
+    return ConditionSyntaxError(message, location)
+
+
+def parse_condition(
+    text: str,
+    names: tuple[str, ...] | list[str],
+    locate: Callable[[int], Location | None] | None = None,
+) -> Node:
+    """Parse a condition over matcher `names`; raise ConditionSyntaxError located by `locate(offset)`."""
+    try:
+        return _parse(text, tuple(names))
+    except Problem as p:
+        location = locate(p.offset) if locate is not None else None
+        raise condition_error(text, p.offset, p.what, p.hint, location) from None

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from diagnoser.detect.condition import names_used
-from diagnoser.detect.engine import placeholders_of, rule_captures
 from diagnoser.detect.rules import EXAMPLE_KEYS, RULE_KEYS, Op, Rule
+from diagnoser.detect.templates import FIXED_PLACEHOLDERS, placeholders_of, rule_captures
 from diagnoser.errors import Location, did_you_mean
 from diagnoser.paths import CATALOGUE_DIR
 from diagnoser.regexsafety import matches_empty, regex_problem
 
 ID_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
-FIXED_PLACEHOLDERS = ("count", "first_time", "last_time")
 
 
 class Check(StrEnum):

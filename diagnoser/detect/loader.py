@@ -8,10 +8,10 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from diagnoser.detect import cache
-from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_condition, parse_duration
+from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_duration
 from diagnoser.detect.rules import (
     EXAMPLE_KEYS,
     FIELD_PREFIX,
@@ -209,7 +209,7 @@ class _Builder:
     @staticmethod
     def pairs(node: yaml.Node | None) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
         """Return the (key node, value node) pairs of a mapping node."""
-        if type(node).__name__ == "MappingNode":  # yaml.MappingNode, without importing yaml here
+        if node is not None and type(node).__name__ == "MappingNode":  # yaml.MappingNode, not importing yaml
             return list(node.value)
         return []
 
@@ -270,11 +270,15 @@ class _Builder:
                 f"limit {MAX_CONDITION_CHARS}",
             )
         elif matchers is not None:
+            # here, not at the top: a cached rule set never parses a condition (start-up time)
+            from diagnoser.detect.grammar import parse_condition
+
             condition = data["condition"]
             cond_loc = self.loc(cond_node)
             try:
                 names = tuple(m.name for m in matchers)
-                ast = parse_condition(condition, names, self.locator(cond_node))
+                scalar = cast("yaml.ScalarNode", cond_node)  # its type was checked by name above
+                ast = parse_condition(condition, names, self.locator(scalar))
             except RuleError as exc:
                 self.errors.append(exc)
         if self.errors or None in (rid, cause, title, severity, matchers, condition, ast):
@@ -403,7 +407,9 @@ class _Builder:
                 out.append(matcher)
         return tuple(out) if ok else None
 
-    def matcher(self, name: str, data: Any, key_node: yaml.Node, node: yaml.Node) -> Matcher | None:
+    def matcher(
+        self, name: str, data: Any, key_node: yaml.Node | None, node: yaml.Node | None
+    ) -> Matcher | None:
         """Return one matcher: a mapping of `field|op|modifiers` keys to values."""
         if not isinstance(data, dict) or not data:
             self.error(
@@ -425,7 +431,9 @@ class _Builder:
                 tests.append(test)
         return Matcher(name, tuple(tests), self.loc(key_node)) if ok else None
 
-    def field_test(self, key: str, value: Any, key_node: yaml.Node, node: yaml.Node) -> FieldTest | None:
+    def field_test(
+        self, key: str, value: Any, key_node: yaml.Node | None, node: yaml.Node | None
+    ) -> FieldTest | None:
         """Return the FieldTest for one `field|op|modifiers: value` entry."""
         parts = key.split("|")
         field = parts[0]

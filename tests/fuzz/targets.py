@@ -99,7 +99,8 @@ NAMES = ("a", "b", "c", "boot", "kill")
 
 def condition(data: bytes) -> None:
     """Parse arbitrary text as a rule condition: a located RuleError or an AST, nothing else."""
-    from diagnoser.detect.condition import names_used, parse_condition, unparse
+    from diagnoser.detect.condition import names_used, unparse
+    from diagnoser.detect.grammar import parse_condition
 
     text = data.decode("utf-8", errors="replace")[:2000]
     try:

@@ -46,7 +46,7 @@ def test_access_durations_with_two_dots_are_not_durations():
 )
 def test_condition_crashers_are_located_errors(condition, message):
     """Crashers from the condition harness: a keyword taken as an empty pattern; a window that overflowed."""
-    from diagnoser.detect.condition import parse_condition
+    from diagnoser.detect.grammar import parse_condition
     from diagnoser.errors import RuleError
 
     with pytest.raises(RuleError) as info:

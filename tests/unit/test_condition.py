@@ -15,9 +15,9 @@ from diagnoser.detect.condition import (
     Then,
     Within,
     names_used,
-    parse_condition,
     parse_duration,
 )
+from diagnoser.detect.grammar import parse_condition
 from diagnoser.errors import ConditionSyntaxError, Location
 
 NAMES = ("a", "b", "c", "oom_kill", "oom_score", "sigkill", "timeout", "exit_137")

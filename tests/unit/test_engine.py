@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from diagnoser.detect.engine import Engine, _gate
+from diagnoser.detect.engine import Engine
+from diagnoser.detect.index import matcher_gate
 from diagnoser.detect.loader import load_rules
 from diagnoser.detect.rules import Rule
 from diagnoser.model import Event, Level, Origin, Severity
@@ -126,7 +127,7 @@ def test_matcher_semantics(tmp_path, test, event, hit):
 
 def test_prefilter_takes_the_longest_literal(tmp_path):
     rule = make_rule(tmp_path, "m: {message|re: 'Worker \\(pid:\\d+\\) was sent SIGKILL'}", "m")
-    assert _gate(rule.matchers[0]) == ("message", (") was sent sigkill",))
+    assert matcher_gate(rule.matchers[0]) == ("message", (") was sent sigkill",))
 
 
 # --- conditions --------------------------------------------------------------------------------

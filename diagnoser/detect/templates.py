@@ -1,0 +1,67 @@
+"""Explain templates: the `{placeholders}` a rule's explain text may use, and filling them in.
+
+A finding's summary is its rule's explain text (or title) with `{count}`, `{first_time}`,
+`{last_time}`, `{<matcher>_count}` and the matchers' named regex captures filled in; the linter
+checks templates against the same names.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from diagnoser.detect.rules import Rule
+
+FIXED_PLACEHOLDERS = ("count", "first_time", "last_time")
+
+
+def rule_captures(rule: Rule) -> tuple[str, ...]:
+    """Return the named regex groups the rule's matchers capture."""
+    out: list[str] = []
+    for m in rule.matchers:
+        out.extend(n for n in m.capture_names if n not in out)
+    return tuple(out)
+
+
+def placeholders_of(template: str) -> list[str]:
+    """Return the placeholder names in an explain template; raise ValueError when it is malformed."""
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+
+
+def fill_template(template: str, values: dict[str, str], captures: Sequence[str] = ()) -> str:
+    """Fill `{name}` placeholders; a capture never seen becomes '?', an unknown name stays as is."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        return template
+    out: list[str] = []
+    for literal, fname, spec, conv in parts:
+        out.append(literal)
+        if fname is None:
+            continue
+        if fname in values:
+            out.append(values[fname])
+        elif fname in captures:
+            out.append("?")
+        else:
+            out.append("{" + fname + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}")
+    return "".join(out)
+
+
+def summary(
+    rule: Rule,
+    counts: Sequence[int],
+    captures: dict[str, Any],
+    count: int,
+    first_time: datetime | None,
+    last_time: datetime | None,
+) -> str:
+    """Return the rule's explain text (or its title) with every known placeholder filled."""
+    placeholders = {f"{n}_count": str(c) for n, c in zip(rule.matcher_names, counts, strict=True)}
+    placeholders.update({k: str(v) for k, v in captures.items()})
+    placeholders["count"] = str(count)
+    placeholders["first_time"] = first_time.isoformat() if first_time else "?"
+    placeholders["last_time"] = last_time.isoformat() if last_time else "?"
+    return fill_template(rule.explain or rule.title, placeholders, rule_captures(rule))
