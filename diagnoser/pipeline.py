@@ -15,7 +15,17 @@ from diagnoser.collect.files import read_lines
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
 from diagnoser.detect.prefilter import ClassifierGate
-from diagnoser.model import Diagnosis, Event, Evidence, InputStats, Level, RawLine, Report, clip_record
+from diagnoser.model import (
+    Diagnosis,
+    Event,
+    EventKind,
+    Evidence,
+    InputStats,
+    Level,
+    RawLine,
+    Report,
+    clip_record,
+)
 from diagnoser.parse import ParseStats, parse_lines, worker
 from diagnoser.plan import Observations, PlanOptions, build_fixes, load_catalogue, select_platforms
 from diagnoser.rank import rank
@@ -44,7 +54,7 @@ class Options:
 
 def _suspicious(event: Event) -> bool:
     """Return True for events worth showing when no rule explains the input."""
-    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == "traceback"
+    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == EventKind.TRACEBACK
 
 
 def _evidence(event: Event, redactor: Redactor) -> Evidence:

@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from diagnoser.model import Level
+from diagnoser.model import EventKind, Level
 from diagnoser.parse.base import Rec, to_int
 
 _TARGET_ITEM = re.compile(
@@ -96,7 +96,7 @@ def status_rec(fields: dict[str, Any], fmt: str) -> Rec | None:
     numbers = ("min_replicas", "max_replicas", "current_replicas", "desired_replicas", "target_utilization")
     if not any(isinstance(fields.get(k), int) for k in numbers):
         return None
-    f = {"kind": "hpa_status", **fields}
+    f = {"kind": EventKind.HPA_STATUS, **fields}
     name = f.get("hpa", "hpa")
     if name and "object" not in f:
         f["object"] = f"horizontalpodautoscaler/{name}"
@@ -135,7 +135,7 @@ def condition_rec(
     ctype: str, status: str, reason: str, message: str, common: dict[str, Any], fmt: str
 ) -> Rec:
     """Return an hpa_condition record (ScalingLimited True TooManyReplicas: the HPA is at maxReplicas)."""
-    f = {**common, "kind": "hpa_condition", "condition": ctype, "status_value": status}
+    f = {**common, "kind": EventKind.HPA_CONDITION, "condition": ctype, "status_value": status}
     if reason:
         f["reason"] = reason
     text = f"HorizontalPodAutoscaler {common.get('hpa', '')}: Condition {ctype}={status}".replace(" :", ":")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from diagnoser.model import Level
+from diagnoser.model import EventKind, Level
 from diagnoser.parse import hpa
 from diagnoser.parse.base import SIGNALS, Rec, iso, to_int
 
@@ -50,7 +50,7 @@ def state_rec(
     signal = to_int(d.get("signal"))
     f: dict[str, Any] = {
         **common,
-        "kind": "container_state",
+        "kind": EventKind.CONTAINER_STATE,
         "container": container,
         "state": state,
         "last": last,
@@ -112,7 +112,7 @@ def event_rec(ev: dict[str, Any], fmt: str) -> Rec:
     src = ev.get("source") if isinstance(ev.get("source"), dict) else {}
     kind = str(inv.get("kind") or "")
     name = str(inv.get("name") or "")
-    f: dict[str, Any] = {"kind": "k8s_event"}
+    f: dict[str, Any] = {"kind": EventKind.K8S_EVENT}
     if ev.get("reason"):
         f["reason"] = str(ev["reason"])
     if ev.get("type"):
@@ -195,7 +195,7 @@ def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
         if isinstance(cond, dict) and cond.get("type"):
             yield condition_rec(str(cond["type"]), str(cond.get("status", "")), cond, fmt, common)
     if status.get("reason") or status.get("phase") in ("Failed", "Pending"):
-        f = {**common, "kind": "pod_status", "phase": str(status.get("phase", ""))}
+        f = {**common, "kind": EventKind.POD_STATUS, "phase": str(status.get("phase", ""))}
         if status.get("reason"):
             f["reason"] = str(status["reason"])
         msg = f"{common.get('pod', 'pod')}: Status: {f['phase']}"
@@ -214,7 +214,7 @@ def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
 
 def condition_rec(ctype: str, cstatus: str, cond: dict[str, Any], fmt: str, common: dict[str, Any]) -> Rec:
     """Return a pod_condition record."""
-    f = {**common, "kind": "pod_condition", "condition": ctype, "status_value": cstatus}
+    f = {**common, "kind": EventKind.POD_CONDITION, "condition": ctype, "status_value": cstatus}
     msg = f"{common.get('pod', 'pod')}: Condition {ctype}={cstatus}"
     if cond.get("reason"):
         f["reason"] = str(cond["reason"])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from diagnoser.model import Event, RawLine
+from diagnoser.model import Event, EventKind, RawLine
 from diagnoser.parse import (
     access,
     azmlinfsrv,
@@ -249,7 +249,7 @@ class Engine:
                 rec.format = "traceback"
                 if st.last is not None and rec.timestamp is None:
                     rec.timestamp = st.last.timestamp
-            if st.last is not None and st.last.fields.get("kind") == "worker_timeout":
+            if st.last is not None and st.last.fields.get("kind") == EventKind.WORKER_TIMEOUT:
                 rec.fields["worker_pid"] = st.last.fields.get("worker_pid")
             rec.fields.pop("logger", None)
             st.tbs[key] = tb.FatalError(raw, rec, reason)
