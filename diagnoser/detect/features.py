@@ -29,6 +29,18 @@ from diagnoser.model import Event, EventKind, Level
 
 MAX_TOKENS = 4000  # distinct tokens kept per input: memory stays flat on huge logs
 MAX_MESSAGE = 400  # characters of a message that are tokenised
+# Record kinds that say a failure by their structure. A set built once: on Python 3.11 each
+# EventKind.X lookup costs about as much as three function calls (EnumType's __getattr__ hook).
+_FAILURE_KINDS = frozenset(
+    {
+        EventKind.TRACEBACK,
+        EventKind.OOM_KILL,
+        EventKind.WORKER_TIMEOUT,
+        EventKind.WORKER_EXIT,
+        EventKind.FATAL_ERROR,
+        EventKind.CONTAINER_STATE,
+    }
+)
 MAX_EVIDENCE = 64  # suspicious events remembered for evidence
 
 # (name, pattern) applied in order; each match becomes <NAME>. Patterns here and below are compiled on
@@ -252,14 +264,7 @@ def is_suspicious(event: Event) -> bool:
     if event.level in (Level.WARNING, Level.ERROR, Level.CRITICAL):
         return True
     kind = event.fields.get("kind")
-    if kind in (
-        EventKind.TRACEBACK,
-        EventKind.OOM_KILL,
-        EventKind.WORKER_TIMEOUT,
-        EventKind.WORKER_EXIT,
-        EventKind.FATAL_ERROR,
-        EventKind.CONTAINER_STATE,
-    ):
+    if kind in _FAILURE_KINDS:
         return True
     if kind == EventKind.ACCESS:
         status = event.fields.get("status")

@@ -158,6 +158,7 @@ _FORMAT_PLATFORMS = {
     "kubectl-prefix": Platform.KUBERNETES,
     "runit": Platform.AZUREML_V1,  # the SDK v1 base images run gunicorn under runit
 }
+_SCALING_KINDS = frozenset({EventKind.HPA_STATUS, EventKind.HPA_CONDITION, EventKind.K8S_EVENT})
 _COMPONENT_PLATFORMS = {
     "gunicorn": Platform.GUNICORN,
     "azmlinfsrv": Platform.AZMLINFSRV,
@@ -321,7 +322,7 @@ class Observations:
             self._feed_access(event)
         elif kind == EventKind.WORKER_BOOT:
             self.worker_boots += 1
-        elif kind in (EventKind.HPA_STATUS, EventKind.HPA_CONDITION, EventKind.K8S_EVENT):
+        elif kind in _SCALING_KINDS:
             self._feed_scaling(kind, fields, event.message)
         labels = fields.get("platform_labels")
         if isinstance(labels, str):
