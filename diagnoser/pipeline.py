@@ -52,9 +52,12 @@ class Options:
     jobs: int = 0  # 1: parse here; 2: parse files in a forked child; 0: 2 for large files on 2+ cores
 
 
+_TRACEBACK = EventKind.TRACEBACK  # read per event: an EventKind.X lookup is slow on 3.11 (model.EventKind)
+
+
 def _suspicious(event: Event) -> bool:
     """Return True for events worth showing when no rule explains the input."""
-    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == EventKind.TRACEBACK
+    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == _TRACEBACK
 
 
 def _evidence(event: Event, redactor: Redactor) -> Evidence:

@@ -29,8 +29,9 @@ from diagnoser.model import Event, EventKind, Level
 
 MAX_TOKENS = 4000  # distinct tokens kept per input: memory stays flat on huge logs
 MAX_MESSAGE = 400  # characters of a message that are tokenised
-# Record kinds that say a failure by their structure. A set built once: on Python 3.11 each
-# EventKind.X lookup costs about as much as three function calls (EnumType's __getattr__ hook).
+# Record kinds that say a failure by their structure, and the kinds compared per event, bound once:
+# on Python 3.11 an EventKind.X lookup costs about three function calls (see model.EventKind).
+_ACCESS, _WORKER_BOOT, _K8S_EVENT = EventKind.ACCESS, EventKind.WORKER_BOOT, EventKind.K8S_EVENT
 _FAILURE_KINDS = frozenset(
     {
         EventKind.TRACEBACK,
@@ -266,10 +267,10 @@ def is_suspicious(event: Event) -> bool:
     kind = event.fields.get("kind")
     if kind in _FAILURE_KINDS:
         return True
-    if kind == EventKind.ACCESS:
+    if kind == _ACCESS:
         status = event.fields.get("status")
         return isinstance(status, int) and status >= 400
-    if kind == EventKind.K8S_EVENT:
+    if kind == _K8S_EVENT:
         return event.fields.get("event_type") != "Normal"
     text = event.message[:MAX_MESSAGE]
     if _ALARM.search(text) is None:
@@ -350,9 +351,9 @@ class FeatureBag:
         self.events += 1
         fields = event.fields
         kind = fields.get("kind")
-        if kind == EventKind.WORKER_BOOT:
+        if kind == _WORKER_BOOT:
             self.boots += 1
-        elif kind == EventKind.ACCESS:
+        elif kind == _ACCESS:
             status = fields.get("status")
             if isinstance(status, int):
                 if status < 400:

@@ -27,6 +27,7 @@ _FE = re.compile(r"RequestID: (\S+) Returned Status Code: (\d{3}) Total request 
 _FE_IN = re.compile(r"Incoming request: +(\S+) ([A-Z]+) (\S+)")
 _GO_DUR = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)")
 _GO_UNIT_MS = {"h": 3600000.0, "m": 60000.0, "s": 1000.0, "ms": 1.0, "µs": 0.001, "us": 0.001, "ns": 1e-6}
+_ACCESS = EventKind.ACCESS  # set per access line: bound once, an EventKind.X lookup is slow (model.EventKind)
 
 
 def _level(status: int) -> Level:
@@ -50,7 +51,7 @@ def parse_combined(text: str, rec: Rec, server: str = "nginx") -> bool:
     if m is None:
         return False
     f = rec.fields
-    f["kind"] = EventKind.ACCESS
+    f["kind"] = _ACCESS
     f["host"] = m[1]
     status = int(m[8])
     f["status"] = status
@@ -94,7 +95,7 @@ def parse_azml(text: str, rec: Rec) -> bool:
         return False
     f = rec.fields
     status = int(m[3])
-    f.update(kind=EventKind.ACCESS, method=m[1], path=m[2], status=status, duration_ms=float(m[4]))
+    f.update(kind=_ACCESS, method=m[1], path=m[2], status=status, duration_ms=float(m[4]))
     if m[5]:
         f["bytes"] = int(m[5])
     rec.component = "azmlinfsrv"

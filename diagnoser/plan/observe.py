@@ -158,6 +158,9 @@ _FORMAT_PLATFORMS = {
     "kubectl-prefix": Platform.KUBERNETES,
     "runit": Platform.AZUREML_V1,  # the SDK v1 base images run gunicorn under runit
 }
+# Kinds compared per event, bound once: on Python 3.11 an EventKind.X lookup costs about three
+# function calls (see model.EventKind).
+_ACCESS, _WORKER_BOOT, _CONFIG = EventKind.ACCESS, EventKind.WORKER_BOOT, EventKind.CONFIG
 _SCALING_KINDS = frozenset({EventKind.HPA_STATUS, EventKind.HPA_CONDITION, EventKind.K8S_EVENT})
 _COMPONENT_PLATFORMS = {
     "gunicorn": Platform.GUNICORN,
@@ -318,9 +321,9 @@ class Observations:
             self.platform_votes[comp_platform] += 1
         fields = event.fields
         kind = fields.get("kind")
-        if kind == EventKind.ACCESS:
+        if kind == _ACCESS:
             self._feed_access(event)
-        elif kind == EventKind.WORKER_BOOT:
+        elif kind == _WORKER_BOOT:
             self.worker_boots += 1
         elif kind in _SCALING_KINDS:
             self._feed_scaling(kind, fields, event.message)
@@ -335,7 +338,7 @@ class Observations:
         limit = fields.get("memory_limit")
         if isinstance(limit, str):  # the last limit seen is the one in force
             self.memory_limit_bytes = parse_memory(limit) or self.memory_limit_bytes
-        if kind == EventKind.CONFIG:  # azmlinfsrv banner values, already typed by the parser
+        if kind == _CONFIG:  # azmlinfsrv banner values, already typed by the parser
             for name in ("worker_count", "worker_timeout", "scoring_timeout_ms"):
                 value = fields.get(name)
                 if isinstance(value, int):

@@ -66,7 +66,7 @@ def test_clf_time_memo_never_answers_for_another_stamp():
 
     stamps = ["01/Nov/2026:00:07:43 +0000", "01/Nov/2026:00:07:43 +0100", "01/Nov/2026:00:07:44 +0000", "bad"]
     expected = [clf_time(s) for s in stamps]
-    for s, want in zip(stamps * 3, expected * 3):  # each one again, after the others
+    for s, want in zip(stamps * 3, expected * 3, strict=True):  # each one again, after the others
         assert clf_time(s) == want
         assert want is None or clf_time(s).utcoffset() == want.utcoffset()
     assert expected[0] != expected[1] and expected[3] is None
