@@ -518,7 +518,7 @@ class Engine:
             value = fields.get(key)
             if value is None:
                 continue
-            if type(value) is str:
+            if isinstance(value, str):  # plain strings and StrEnum members such as EventKind
                 found.extend(gated.get((key, value), ()))
             elif isinstance(value, list | tuple):
                 seen: set[int] = set()
