@@ -33,6 +33,45 @@ class Level(StrEnum):
     CRITICAL = "critical"
 
 
+class EventKind(StrEnum):
+    """What a parsed record is (``Event.fields["kind"]``): written by the parsers, read by detect and plan.
+
+    The values are the strings the JSON report, the classifier's features and the rules have always
+    seen; ``repr`` is the string's too, so a printed fields dict reads as it did before the enum.
+    On Python 3.11 ``EventKind.X`` goes through EnumType's ``__getattr__`` hook (about three function
+    calls): code that runs per line or per event binds the members it needs once, at import.
+    """
+
+    ACCESS = "access"  # an HTTP request line (access logs, azureml-fe, k6 / envoy counters)
+    REQUEST = "request"  # azureml-fe "Incoming request" (the request before its status)
+    CONFIG = "config"  # a server setting (azmlinfsrv banner, gunicorn worker timeout)
+    TRACEBACK = "traceback"
+    FATAL_ERROR = "fatal_error"  # a "Fatal Python error" report with its thread dumps
+    SHELL_COMMAND = "shell_command"  # a pasted shell prompt line
+    WORKER_BOOT = "worker_boot"
+    WORKER_TIMEOUT = "worker_timeout"
+    WORKER_EXIT = "worker_exit"
+    WORKER_EXCEPTION = "worker_exception"
+    MASTER_START = "master_start"
+    MASTER_LISTEN = "master_listen"
+    MASTER_SIGNAL = "master_signal"
+    MASTER_EXIT = "master_exit"
+    OOM_KILL = "oom_kill"
+    OOM_INVOKED = "oom_invoked"
+    OOM_CONSTRAINT = "oom_constraint"
+    OOM_SELECT = "oom_select"
+    K8S_EVENT = "k8s_event"
+    K8S_OBJECT = "k8s_object"
+    CONTAINER_STATE = "container_state"
+    CONTAINER_RESOURCES = "container_resources"
+    POD_STATUS = "pod_status"
+    POD_CONDITION = "pod_condition"
+    HPA_STATUS = "hpa_status"
+    HPA_CONDITION = "hpa_condition"
+
+    __repr__ = str.__repr__
+
+
 class Origin(StrEnum):
     """Which detector produced a diagnosis."""
 
@@ -136,8 +175,7 @@ class Event:
     Typed ``fields`` that parsers fill where the input carries them (all optional):
     exit_code (int), signal (int), reason (str: OOMKilled, CrashLoopBackOff, FailedScheduling, ...),
     status (int, HTTP), method, path, duration_ms (float), pod, namespace, container, node,
-    kind (str: what the record is: "traceback", "k8s_event", "container_state", "access",
-    "oom_kill", "worker_boot", "worker_exit", ...), exception (str: last exception type of a
+    kind (EventKind: what the record is), exception (str: last exception type of a
     traceback), exception_message, event_type (Normal/Warning), count (int), object (str),
     worker_pid (int), restart_count (int), memory_limit (str), host.
     """

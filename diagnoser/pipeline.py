@@ -18,7 +18,7 @@ from diagnoser.collect.bundle import BundleWriter, bundle_warnings
 from diagnoser.collect.files import read_lines
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
-from diagnoser.model import Collected, Event, Evidence, InputStats, Level, RawLine, Report
+from diagnoser.model import Collected, Event, EventKind, Evidence, InputStats, Level, RawLine, Report
 from diagnoser.options import Files, Input, Lines, Options, Service
 from diagnoser.parse import ParseStats, parse_lines, worker
 from diagnoser.plan import Observations, plan_diagnoses, select_platforms
@@ -162,9 +162,12 @@ def _collect(service: Service, have_other_input: bool) -> tuple[Outcome, dict[st
     return outcome, meta
 
 
+_TRACEBACK = EventKind.TRACEBACK  # read per event: an EventKind.X lookup is slow on 3.11 (model.EventKind)
+
+
 def _suspicious(event: Event) -> bool:
     """Return True for events worth showing when no rule explains the input."""
-    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == "traceback"
+    return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == _TRACEBACK
 
 
 def _detect(reading: _Reading, options: Options) -> Report:

@@ -1,4 +1,4 @@
-"""Stage 1: sources -> RawLine. Files and stdin here; cluster and daemon collectors come later."""
+"""Stage 1: sources -> RawLine. Files, stdin and bundles here; service collectors in collect/service.py."""
 
 from __future__ import annotations
 

@@ -25,10 +25,23 @@ from functools import cache
 from itertools import combinations
 from types import SimpleNamespace
 
-from diagnoser.model import Event, Level
+from diagnoser.model import Event, EventKind, Level
 
 MAX_TOKENS = 4000  # distinct tokens kept per input: memory stays flat on huge logs
 MAX_MESSAGE = 400  # characters of a message that are tokenised
+# Record kinds that say a failure by their structure, and the kinds compared per event, bound once:
+# on Python 3.11 an EventKind.X lookup costs about three function calls (see model.EventKind).
+_ACCESS, _WORKER_BOOT, _K8S_EVENT = EventKind.ACCESS, EventKind.WORKER_BOOT, EventKind.K8S_EVENT
+_FAILURE_KINDS = frozenset(
+    {
+        EventKind.TRACEBACK,
+        EventKind.OOM_KILL,
+        EventKind.WORKER_TIMEOUT,
+        EventKind.WORKER_EXIT,
+        EventKind.FATAL_ERROR,
+        EventKind.CONTAINER_STATE,
+    }
+)
 MAX_EVIDENCE = 64  # suspicious events remembered for evidence
 
 # (name, pattern) applied in order; each match becomes <NAME>. Patterns here and below are compiled on
@@ -253,12 +266,12 @@ def is_suspicious(event: Event) -> bool:
     if event.level in (Level.WARNING, Level.ERROR, Level.CRITICAL):
         return True
     kind = event.fields.get("kind")
-    if kind in ("traceback", "oom_kill", "worker_timeout", "worker_exit", "fatal_error", "container_state"):
+    if kind in _FAILURE_KINDS:
         return True
-    if kind == "access":
+    if kind == _ACCESS:
         status = event.fields.get("status")
         return isinstance(status, int) and status >= 400
-    if kind == "k8s_event":
+    if kind == _K8S_EVENT:
         return event.fields.get("event_type") != "Normal"
     text = event.message[:MAX_MESSAGE]
     if _ALARM.search(text) is None:
@@ -270,7 +283,7 @@ def text_of(event: Event) -> str:
     """Return the text whose words describe `event`: for a traceback its innermost frames and its
     exception (the head of a long traceback is framework frames), else the message."""
     fields = event.fields
-    if fields.get("kind") != "traceback" or not fields.get("exception"):
+    if fields.get("kind") != EventKind.TRACEBACK or not fields.get("exception"):
         return event.message
     functions = [f for f in fields.get("functions") or () if isinstance(f, str)]
     exc = f"{fields.get('exception_full') or fields['exception']}: {fields.get('exception_message') or ''}"
@@ -281,7 +294,7 @@ def phase(event: Event) -> list[str]:
     """Return tb:startup or tb:request for a traceback whose innermost telling frame says when it
     was raised (while starting and loading, or while serving a request)."""
     functions = event.fields.get("functions")
-    if event.fields.get("kind") != "traceback" or not functions:
+    if event.fields.get("kind") != EventKind.TRACEBACK or not functions:
         return []
     rx = _compiled()
     for fn in reversed(functions):
@@ -300,7 +313,7 @@ def structured(event: Event) -> list[str]:
     out = []
     kind = fields.get("kind")
     if kind:
-        out.append(f"kind={kind}")
+        out.append("kind=" + kind)  # an EventKind formats slowly; + gives the same str
     for name in ("reason", "exception", "event_type", "signal_name", "state"):
         value = fields.get(name)
         if isinstance(value, str) and value:
@@ -339,9 +352,9 @@ class FeatureBag:
         self.events += 1
         fields = event.fields
         kind = fields.get("kind")
-        if kind == "worker_boot":
+        if kind == _WORKER_BOOT:
             self.boots += 1
-        elif kind == "access":
+        elif kind == _ACCESS:
             status = fields.get("status")
             if isinstance(status, int):
                 if status < 400:

@@ -223,7 +223,7 @@ class MatcherIndex:
             value = fields.get(key)
             if value is None:
                 continue
-            if type(value) is str:
+            if isinstance(value, str):  # plain strings and StrEnum members such as EventKind
                 found.extend(gated.get((key, value), ()))
             elif isinstance(value, list | tuple):
                 seen: set[int] = set()
@@ -232,8 +232,6 @@ class MatcherIndex:
                         if id(cm) not in seen:
                             seen.add(id(cm))
                             found.append(cm)
-            elif isinstance(value, str):
-                found.extend(gated.get((key, value), ()))
         return found
 
     def _numbered(self, key: str, value: float) -> list[CompiledMatcher]:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from diagnoser.model import EventKind
+
 BACKENDS = ("hyperscan", "re2", "re")
 
 
@@ -171,15 +173,15 @@ class ClassifierGate:
     # Kinds `features.is_suspicious` decides by structure, plus worker_boot, which the bag counts.
     STRUCTURAL_KINDS = frozenset(
         {
-            "traceback",
-            "oom_kill",
-            "worker_timeout",
-            "worker_exit",
-            "fatal_error",
-            "container_state",
-            "access",
-            "k8s_event",
-            "worker_boot",
+            EventKind.TRACEBACK,
+            EventKind.OOM_KILL,
+            EventKind.WORKER_TIMEOUT,
+            EventKind.WORKER_EXIT,
+            EventKind.FATAL_ERROR,
+            EventKind.CONTAINER_STATE,
+            EventKind.ACCESS,
+            EventKind.K8S_EVENT,
+            EventKind.WORKER_BOOT,
         }
     )
 
@@ -198,7 +200,7 @@ class ClassifierGate:
         fields = event.fields
         if fields:
             kind = fields.get("kind")
-            if type(kind) is str and kind in self.STRUCTURAL_KINDS:
+            if kind in self.STRUCTURAL_KINDS:
                 return True
         text = event.message[: self._limit]
         return not text.isascii() or self._alarm.search(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from diagnoser.model import Level
+from diagnoser.model import EventKind, Level
 from diagnoser.parse.base import Rec, clf_time
 
 # 127.0.0.1 - - [25/Nov/2026:02:31:49 +0000] "POST /score HTTP/1.1" 200 12 "-" "curl/7.88.1" <rest>
@@ -27,6 +27,7 @@ _FE = re.compile(r"RequestID: (\S+) Returned Status Code: (\d{3}) Total request 
 _FE_IN = re.compile(r"Incoming request: +(\S+) ([A-Z]+) (\S+)")
 _GO_DUR = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)")
 _GO_UNIT_MS = {"h": 3600000.0, "m": 60000.0, "s": 1000.0, "ms": 1.0, "µs": 0.001, "us": 0.001, "ns": 1e-6}
+_ACCESS = EventKind.ACCESS  # set per access line: bound once, an EventKind.X lookup is slow (model.EventKind)
 
 
 def _level(status: int) -> Level:
@@ -50,7 +51,7 @@ def parse_combined(text: str, rec: Rec, server: str = "nginx") -> bool:
     if m is None:
         return False
     f = rec.fields
-    f["kind"] = "access"
+    f["kind"] = _ACCESS
     f["host"] = m[1]
     status = int(m[8])
     f["status"] = status
@@ -94,7 +95,7 @@ def parse_azml(text: str, rec: Rec) -> bool:
         return False
     f = rec.fields
     status = int(m[3])
-    f.update(kind="access", method=m[1], path=m[2], status=status, duration_ms=float(m[4]))
+    f.update(kind=_ACCESS, method=m[1], path=m[2], status=status, duration_ms=float(m[4]))
     if m[5]:
         f["bytes"] = int(m[5])
     rec.component = "azmlinfsrv"
@@ -108,13 +109,13 @@ def parse_frontend(text: str, rec: Rec) -> bool:
     if "Returned Status Code" in text and (m := _FE.search(text)):
         status = int(m[2])
         f = rec.fields
-        f.update(kind="access", request_id=m[1], status=status)
+        f.update(kind=EventKind.ACCESS, request_id=m[1], status=status)
         d = go_duration_ms(m[3])
         if d is not None:
             f["duration_ms"] = d
         rec.level = _level(status)
     elif "Incoming request:" in text and (m := _FE_IN.search(text)):
-        rec.fields.update(kind="request", request_id=m[1], method=m[2], path=m[3])
+        rec.fields.update(kind=EventKind.REQUEST, request_id=m[1], method=m[2], path=m[3])
         rec.level = rec.level or Level.INFO
     else:
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from diagnoser.model import Level
+from diagnoser.model import EventKind, Level
 from diagnoser.parse import access, gunicorn
 from diagnoser.parse.base import LEVELS, Rec, iso, ymd_hms
 
@@ -51,7 +51,7 @@ def config(msg: str, rec: Rec) -> bool:
     for rx, name, numeric in _CONFIG:
         m = rx.match(msg)
         if m:
-            rec.fields["kind"] = "config"
+            rec.fields["kind"] = EventKind.CONFIG
             rec.fields[name] = int(m[1]) if numeric else m[1]
             rec.component = rec.component or "azmlinfsrv"
             return True

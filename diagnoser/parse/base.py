@@ -192,7 +192,7 @@ def _this_year() -> int:
     return _YEAR[0]
 
 
-_YEAR = [0, float("-inf")]  # (year, monotonic time it was read)
+_YEAR: list[Any] = [0, float("-inf")]  # (year, monotonic time it was read)
 
 
 def no_year(month: int, day: int, hms: str, frac: str = "") -> datetime | None:
@@ -202,6 +202,11 @@ def no_year(month: int, day: int, hms: str, frac: str = "") -> datetime | None:
         return datetime(_this_year(), month, day, int(hms[0:2]), int(hms[3:5]), int(hms[6:8]), us, UTC)
     except (ValueError, IndexError):
         return None
+
+
+def mapping(v: Any) -> dict[str, Any]:
+    """Return `v` when it is a JSON object (a dict), else an empty dict: decoded input can be any shape."""
+    return v if isinstance(v, dict) else {}
 
 
 def to_int(v: Any) -> int | None:

@@ -17,7 +17,7 @@ import re
 
 from diagnoser.model import Event, Level, RawLine
 from diagnoser.parse import escapes
-from diagnoser.parse.base import Rec, make_event
+from diagnoser.parse.base import Rec
 from diagnoser.parse.traceback import _FRAME as _FILE
 from diagnoser.parse.traceback import Traceback
 
@@ -72,27 +72,28 @@ class Fragment(Traceback):
                 held.append((raw, None, msg))
         return super().feed(raw, msg)
 
-    def emit(self, out: list[Event]) -> None:
-        """Append the traceback event, or the held lines as the plain events they were."""
-        if self.held is None:
-            rec = self.rec
-            if rec.format == "plain":
-                rec.format = "traceback"
-                if self.inherit is not None:
-                    rec.timestamp = self.inherit
-            if rec.level is None or rec.level in (Level.DEBUG, Level.INFO, Level.WARNING):
-                rec.level = Level.ERROR
-            out.append(self.event())
-            return
-        from diagnoser.parse.stream import Engine  # a held line alone, as the engine reads it
+    def event(self) -> Event:
+        """Return the traceback event; only once the exception line was read (`held` is None)."""
+        rec = self.rec
+        if rec.format == "plain":
+            rec.format = "traceback"
+            if self.inherit is not None:
+                rec.timestamp = self.inherit
+        if rec.level is None or rec.level in (Level.DEBUG, Level.INFO, Level.WARNING):
+            rec.level = Level.ERROR
+        return super().event()
 
-        for raw, rec, _msg in self.held:
-            if rec is None:
-                eng = Engine()
-                out.extend(eng.feed(raw))
-                out.extend(eng.close())
-                continue
-            if "\\" in rec.message and (dec := escapes.decode(rec.message)) is not None:
+    def give_back(self) -> list[tuple[RawLine, Rec | None]]:
+        """Return the held lines of a fragment that never met its exception line, to be read as before.
+
+        The first line comes with the record it was read into (its escapes decoded here, as for any
+        line); the others come without one: the caller reads each alone, as if it had never been held.
+        """
+        held = self.held or []
+        out: list[tuple[RawLine, Rec | None]] = []
+        for raw, rec, _msg in held:
+            if rec is not None and "\\" in rec.message and (dec := escapes.decode(rec.message)) is not None:
                 rec.message = dec
                 rec.fields["decoded"] = True
-            out.append(make_event(raw, rec))
+            out.append((raw, rec))
+        return out

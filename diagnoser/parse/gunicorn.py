@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from diagnoser.model import EventKind
 from diagnoser.parse.base import LEVELS, SIGNALS, Rec, to_int, ymd_hms
 
 # [2024-01-01 00:00:00 +0000] [7] [INFO] Booting worker with pid: 8
@@ -26,13 +27,13 @@ def classify(msg: str, fields: dict[str, Any]) -> bool:
     """Add kind and worker fields for a gunicorn arbiter/worker message; return True if it is one."""
     if "orker" in msg or "WORKER" in msg:
         if m := _BOOT.search(msg):
-            fields["kind"] = "worker_boot"
+            fields["kind"] = EventKind.WORKER_BOOT
             fields["worker_pid"] = int(m[1])
         elif m := _TIMEOUT.search(msg):
-            fields["kind"] = "worker_timeout"
+            fields["kind"] = EventKind.WORKER_TIMEOUT
             fields["worker_pid"] = int(m[1])
         elif m := _SIG22.search(msg):
-            fields["kind"] = "worker_exit"
+            fields["kind"] = EventKind.WORKER_EXIT
             fields["worker_pid"] = int(m[1])
             fields["signal_name"] = m[2]
             if m[2] in SIGNALS:
@@ -40,40 +41,40 @@ def classify(msg: str, fields: dict[str, Any]) -> bool:
             if "out of memory" in msg:
                 fields["oom_suspected"] = True
         elif m := _SIG20.search(msg):
-            fields["kind"] = "worker_exit"
+            fields["kind"] = EventKind.WORKER_EXIT
             fields["worker_pid"] = int(m[1])
             fields["signal"] = int(m[2])
         elif m := _CODE.search(msg):
-            fields["kind"] = "worker_exit"
+            fields["kind"] = EventKind.WORKER_EXIT
             fields["worker_pid"] = int(m[1])
             fields["exit_code"] = int(m[2])
         elif m := _EXITING.search(msg):
-            fields["kind"] = "worker_exit"
+            fields["kind"] = EventKind.WORKER_EXIT
             fields["worker_pid"] = int(m[1])
         elif "Exception in worker process" in msg:
-            fields["kind"] = "worker_exception"
+            fields["kind"] = EventKind.WORKER_EXCEPTION
         elif m := _TIMEOUT_SET.search(msg):
-            fields["kind"] = "config"
+            fields["kind"] = EventKind.CONFIG
             fields["worker_timeout"] = int(m[1])
         elif "Worker failed to boot" in msg:
-            fields["kind"] = "master_exit"
+            fields["kind"] = EventKind.MASTER_EXIT
             fields["reason"] = "Worker failed to boot."
         else:
             return False
         return True
     if msg.startswith("Starting gunicorn"):
-        fields["kind"] = "master_start"
+        fields["kind"] = EventKind.MASTER_START
         if m := _START.match(msg):
             fields["version"] = m[1]
     elif msg.startswith("Shutting down: Master"):
-        fields["kind"] = "master_exit"
+        fields["kind"] = EventKind.MASTER_EXIT
     elif msg.startswith("Reason: "):
-        fields["kind"] = "master_exit"
+        fields["kind"] = EventKind.MASTER_EXIT
         fields["reason"] = msg[8:].strip()
     elif msg.startswith("Listening at: "):
-        fields["kind"] = "master_listen"
+        fields["kind"] = EventKind.MASTER_LISTEN
     elif msg.startswith("Handling signal: "):
-        fields["kind"] = "master_signal"
+        fields["kind"] = EventKind.MASTER_SIGNAL
         name = "SIG" + msg[17:].strip().upper()
         fields["signal_name"] = name
         if name in SIGNALS:
@@ -97,11 +98,11 @@ def correlate(fields: dict[str, Any], timed_out: dict[int, None]) -> None:
     if not isinstance(pid, int):
         return
     kind = fields.get("kind")
-    if kind == "worker_timeout":
+    if kind == EventKind.WORKER_TIMEOUT:
         timed_out[pid] = None
         if len(timed_out) > MAX_TIMED_OUT:
             del timed_out[next(iter(timed_out))]
-    elif kind == "worker_exit" and "signal" in fields and pid in timed_out:
+    elif kind == EventKind.WORKER_EXIT and "signal" in fields and pid in timed_out:
         fields["after_timeout"] = True
 
 
@@ -141,14 +142,19 @@ def parse_bare(text: str, rec: Rec) -> bool:
     rec.message = text
     kind = rec.fields.get("kind")
     if rec.level is None:
-        if kind == "worker_timeout":
+        if kind == EventKind.WORKER_TIMEOUT:
             rec.level = LEVELS["CRITICAL"]
-        elif kind == "worker_exit" and ("signal" in rec.fields or "exit_code" in rec.fields):
+        elif kind == EventKind.WORKER_EXIT and ("signal" in rec.fields or "exit_code" in rec.fields):
             rec.level = LEVELS["ERROR"]
         else:
             rec.level = LEVELS["INFO"]
     wp = to_int(rec.fields.get("worker_pid"))
     master = "signal" in rec.fields or "exit_code" in rec.fields
-    if kind in ("worker_boot", "worker_exit") and wp is not None and rec.pid is None and not master:
+    if (
+        kind in (EventKind.WORKER_BOOT, EventKind.WORKER_EXIT)
+        and wp is not None
+        and rec.pid is None
+        and not master
+    ):
         rec.pid = wp
     return True

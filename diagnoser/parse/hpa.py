@@ -32,8 +32,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from diagnoser.model import Level
-from diagnoser.parse.base import Rec, to_int
+from diagnoser.model import EventKind, Level
+from diagnoser.parse.base import Rec, mapping, to_int
 
 _TARGET_ITEM = re.compile(
     r"^(?:(?P<name>[A-Za-z][\w./\-]*):\s*)?(?P<cur>\S+?)\s*/\s*(?P<tgt>[^\s(]+)(?:\s*\(avg\))?$"
@@ -96,7 +96,7 @@ def status_rec(fields: dict[str, Any], fmt: str) -> Rec | None:
     numbers = ("min_replicas", "max_replicas", "current_replicas", "desired_replicas", "target_utilization")
     if not any(isinstance(fields.get(k), int) for k in numbers):
         return None
-    f = {"kind": "hpa_status", **fields}
+    f = {"kind": EventKind.HPA_STATUS, **fields}
     name = f.get("hpa", "hpa")
     if name and "object" not in f:
         f["object"] = f"horizontalpodautoscaler/{name}"
@@ -135,7 +135,7 @@ def condition_rec(
     ctype: str, status: str, reason: str, message: str, common: dict[str, Any], fmt: str
 ) -> Rec:
     """Return an hpa_condition record (ScalingLimited True TooManyReplicas: the HPA is at maxReplicas)."""
-    f = {**common, "kind": "hpa_condition", "condition": ctype, "status_value": status}
+    f = {**common, "kind": EventKind.HPA_CONDITION, "condition": ctype, "status_value": status}
     if reason:
         f["reason"] = reason
     text = f"HorizontalPodAutoscaler {common.get('hpa', '')}: Condition {ctype}={status}".replace(" :", ":")
@@ -230,7 +230,7 @@ def _metric_pairs(
     for cm in status.get("currentMetrics") or []:
         res = cm.get("resource") if isinstance(cm, dict) else None
         if isinstance(res, dict) and res.get("name"):
-            cur = res.get("current") if isinstance(res.get("current"), dict) else {}
+            cur = mapping(res.get("current"))
             current[str(res["name"])] = to_int(
                 cur.get("averageUtilization", res.get("currentAverageUtilization"))
             )
@@ -238,7 +238,7 @@ def _metric_pairs(
         res = m.get("resource") if isinstance(m, dict) else None
         if not isinstance(res, dict) or not res.get("name"):
             continue
-        tgt = res.get("target") if isinstance(res.get("target"), dict) else {}
+        tgt = mapping(res.get("target"))
         target = to_int(tgt.get("averageUtilization", res.get("targetAverageUtilization")))
         if target is not None:
             pairs.append((str(res["name"]), current.get(str(res["name"])), target))
@@ -247,9 +247,9 @@ def _metric_pairs(
 
 def object_recs(obj: dict[str, Any], fmt: str) -> Iterator[Rec]:
     """Yield the hpa_status and hpa_condition records of a HorizontalPodAutoscaler object."""
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    meta = mapping(obj.get("metadata"))
+    spec = mapping(obj.get("spec"))
+    status = mapping(obj.get("status"))
     common: dict[str, Any] = {}
     if meta.get("name"):
         common["hpa"] = str(meta["name"])
@@ -257,7 +257,7 @@ def object_recs(obj: dict[str, Any], fmt: str) -> Iterator[Rec]:
     if meta.get("namespace"):
         common["namespace"] = str(meta["namespace"])
     f: dict[str, Any] = dict(common)
-    ref = spec.get("scaleTargetRef") if isinstance(spec.get("scaleTargetRef"), dict) else {}
+    ref = mapping(spec.get("scaleTargetRef"))
     if ref.get("kind") and ref.get("name"):
         f["target_ref"] = f"{ref['kind']}/{ref['name']}"
     # minReplicas is optional in the API and defaults to 1.

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from diagnoser.model import Level
+from diagnoser.model import EventKind, Level
 from diagnoser.parse import hpa
-from diagnoser.parse.base import SIGNALS, Rec, iso, to_int
+from diagnoser.parse.base import SIGNALS, Rec, iso, mapping, to_int
 
 _BAD_WAITING = {"ContainerCreating", "PodInitializing", ""}
 _LIST_KINDS = ("List", "EventList", "PodList", "HorizontalPodAutoscalerList")
@@ -50,7 +50,7 @@ def state_rec(
     signal = to_int(d.get("signal"))
     f: dict[str, Any] = {
         **common,
-        "kind": "container_state",
+        "kind": EventKind.CONTAINER_STATE,
         "container": container,
         "state": state,
         "last": last,
@@ -109,10 +109,10 @@ def event_rec(ev: dict[str, Any], fmt: str) -> Rec:
     inv = ev.get("involvedObject") or ev.get("regarding") or {}
     if not isinstance(inv, dict):
         inv = {}
-    src = ev.get("source") if isinstance(ev.get("source"), dict) else {}
+    src = mapping(ev.get("source"))
     kind = str(inv.get("kind") or "")
     name = str(inv.get("name") or "")
-    f: dict[str, Any] = {"kind": "k8s_event"}
+    f: dict[str, Any] = {"kind": EventKind.K8S_EVENT}
     if ev.get("reason"):
         f["reason"] = str(ev["reason"])
     if ev.get("type"):
@@ -126,7 +126,7 @@ def event_rec(ev: dict[str, Any], fmt: str) -> Rec:
     fp = inv.get("fieldPath")
     if isinstance(fp, str) and "{" in fp:
         f["container"] = fp[fp.index("{") + 1 : fp.rindex("}")] if "}" in fp else ""
-    series = ev.get("series") if isinstance(ev.get("series"), dict) else {}
+    series = mapping(ev.get("series"))
     count = to_int(ev.get("count")) or to_int(series.get("count")) or to_int(ev.get("deprecatedCount"))
     if count is not None:
         f["count"] = count
@@ -148,9 +148,9 @@ def event_rec(ev: dict[str, Any], fmt: str) -> Rec:
 
 def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
     """Yield container_state, pod_condition and pod_status records of a Pod object."""
-    meta = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
-    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
-    status = pod.get("status") if isinstance(pod.get("status"), dict) else {}
+    meta = mapping(pod.get("metadata"))
+    spec = mapping(pod.get("spec"))
+    status = mapping(pod.get("status"))
     common: dict[str, Any] = {}
     if meta.get("name"):
         common["pod"] = str(meta["name"])
@@ -158,7 +158,7 @@ def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
         common["namespace"] = str(meta["namespace"])
     if spec.get("nodeName"):
         common["node"] = str(spec["nodeName"])
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    labels = mapping(meta.get("labels"))
     known = sorted(k for k in labels if k in PLATFORM_LABELS)
     if known:
         common["platform_labels"] = ",".join(known)
@@ -166,10 +166,10 @@ def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
     for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
         if not isinstance(c, dict):
             continue
-        res = c.get("resources") if isinstance(c.get("resources"), dict) else {}
+        res = mapping(c.get("resources"))
         lim: dict[str, str] = {}
         for part, prefix in (("limits", "_limit"), ("requests", "_request")):
-            vals = res.get(part) if isinstance(res.get(part), dict) else {}
+            vals = mapping(res.get(part))
             for k in ("memory", "cpu"):
                 if k in vals:
                     lim[k + prefix] = str(vals[k])
@@ -195,7 +195,7 @@ def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
         if isinstance(cond, dict) and cond.get("type"):
             yield condition_rec(str(cond["type"]), str(cond.get("status", "")), cond, fmt, common)
     if status.get("reason") or status.get("phase") in ("Failed", "Pending"):
-        f = {**common, "kind": "pod_status", "phase": str(status.get("phase", ""))}
+        f = {**common, "kind": EventKind.POD_STATUS, "phase": str(status.get("phase", ""))}
         if status.get("reason"):
             f["reason"] = str(status["reason"])
         msg = f"{common.get('pod', 'pod')}: Status: {f['phase']}"
@@ -214,7 +214,7 @@ def pod_recs(pod: dict[str, Any], fmt: str) -> Iterator[Rec]:
 
 def condition_rec(ctype: str, cstatus: str, cond: dict[str, Any], fmt: str, common: dict[str, Any]) -> Rec:
     """Return a pod_condition record."""
-    f = {**common, "kind": "pod_condition", "condition": ctype, "status_value": cstatus}
+    f = {**common, "kind": EventKind.POD_CONDITION, "condition": ctype, "status_value": cstatus}
     msg = f"{common.get('pod', 'pod')}: Condition {ctype}={cstatus}"
     if cond.get("reason"):
         f["reason"] = str(cond["reason"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from diagnoser.model import Level
+from diagnoser.model import EventKind, Level
 from diagnoser.parse.base import MONTHS, Rec, ymd_hms
 
 # [ 7063.247407] msg      and      [Thu Dec  7 00:05:14 2017] msg   (dmesg -T)
@@ -44,7 +44,7 @@ def parse(msg: str, rec: Rec) -> bool:
     """Add kernel OOM fields for an OOM-killer message; False when `msg` is not one."""
     f = rec.fields
     if "Killed process" in msg and (m := _KILLED.search(msg)):
-        f["kind"] = "oom_kill"
+        f["kind"] = EventKind.OOM_KILL
         f["process"] = m[3]
         rec.pid = int(m[2])
         f["memcg"] = bool(m[1] and m[1].startswith("Memory cgroup"))
@@ -53,7 +53,7 @@ def parse(msg: str, rec: Rec) -> bool:
             f["anon_rss_kb"] = int(m[5])
         rec.level = Level.ERROR
     elif "oom-kill:" in msg and (m := _CONSTRAINT.search(msg)):
-        f["kind"] = "oom_constraint"
+        f["kind"] = EventKind.OOM_CONSTRAINT
         f["constraint"] = m[1]
         f["process"] = m[3]
         rec.pid = int(m[4])
@@ -63,12 +63,12 @@ def parse(msg: str, rec: Rec) -> bool:
                 f[k] = v
         rec.level = Level.ERROR
     elif "invoked oom-killer" in msg and (m := _INVOKED.search(msg)):
-        f["kind"] = "oom_invoked"
+        f["kind"] = EventKind.OOM_INVOKED
         f["process"] = m[1]
         f["gfp_mask"] = m[2]
         rec.level = Level.WARNING
     elif "Kill process" in msg and (m := _OLD_KILL.search(msg)):
-        f["kind"] = "oom_select"
+        f["kind"] = EventKind.OOM_SELECT
         f["process"] = m[3]
         rec.pid = int(m[2])
         f["memcg"] = m[1].startswith("Memory cgroup")

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from diagnoser.model import Event, Level, RawLine
+from diagnoser.model import Event, EventKind, Level, RawLine
 from diagnoser.parse import hpa, k8s
 from diagnoser.parse.base import MAX_DOC_BYTES, MAX_TEXT, Rec, cap, make_event, to_int
 
@@ -61,7 +61,7 @@ def event_row(cells: dict[str, str], fmt: str, common: dict[str, Any]) -> Rec | 
         return None
     if not etype and not reason:
         return None
-    f: dict[str, Any] = {**common, "kind": "k8s_event", "reason": reason}
+    f: dict[str, Any] = {**common, "kind": EventKind.K8S_EVENT, "reason": reason}
     if etype:
         f["event_type"] = etype
     obj = cells.get("OBJECT")
@@ -200,7 +200,7 @@ class Table(Block):
         if not _READY.match(ready) or not status:
             return None
         f: dict[str, Any] = {
-            "kind": "pod_status",
+            "kind": EventKind.POD_STATUS,
             "pod": cells.get("NAME", ""),
             "reason": status,
             "ready": ready,
@@ -389,7 +389,12 @@ class Describe(Block):
         self._close_state()
         if self.container is not None:
             if not self.states and self.limits:
-                f = {**self.common, "kind": "container_resources", "container": self.container, **self.limits}
+                f = {
+                    **self.common,
+                    "kind": EventKind.CONTAINER_RESOURCES,
+                    "container": self.container,
+                    **self.limits,
+                }
                 msg = f"{self.container}: " + ", ".join(f"{k}={v}" for k, v in self.limits.items())
                 out.append(
                     make_event(
@@ -417,7 +422,7 @@ class Describe(Block):
             return []
         p = self.pod
         if p.get("Reason") or p.get("Status") in ("Failed", "Pending"):
-            f = {**self.common, "kind": "pod_status", "phase": p.get("Status", "")}
+            f = {**self.common, "kind": EventKind.POD_STATUS, "phase": p.get("Status", "")}
             msg = f"{p.get('Name', 'pod')}: Status: {p.get('Status', '')}"
             if p.get("Reason"):
                 f["reason"] = p["Reason"]
@@ -511,7 +516,7 @@ class Document(Block):
                         message=cap(text.split("\n", 1)[0]),
                         format=fmt,
                         component="k8s",
-                        fields={"kind": "k8s_object"},
+                        fields={"kind": EventKind.K8S_OBJECT},
                     ),
                     None,
                     end,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from diagnoser.model import Level
+from diagnoser.model import EventKind, Level
 from diagnoser.parse.base import Rec, iso
 
 _METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
@@ -60,7 +60,7 @@ def parse_k6(text: str, rec: Rec) -> bool:
     rec.component = "k6"
     rec.message = text
     if cols[0] == "http_reqs" and status is not None:
-        f["kind"] = "access"
+        f["kind"] = EventKind.ACCESS
         f["status"] = status
         rec.level = _level(status)
     else:
@@ -91,5 +91,5 @@ def parse_envoy(text: str, rec: Rec) -> bool:
     rec.component = "envoy"
     rec.message = text
     rec.level = _level(status)
-    rec.fields.update(kind="access", status=status, count=n, cluster=text[8:i])
+    rec.fields.update(kind=EventKind.ACCESS, status=status, count=n, cluster=text[8:i])
     return True

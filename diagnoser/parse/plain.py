@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from diagnoser.model import EventKind
 from diagnoser.parse.base import LEVELS, Rec, iso
 
 # ERROR:root:msg  (Python logging.basicConfig default)
@@ -71,7 +72,7 @@ def prompt(text: str, rec: Rec) -> bool:
         return False
     cmd = m["cmd"].strip()
     rec.message = cmd
-    rec.fields["kind"] = "shell_command"
+    rec.fields["kind"] = EventKind.SHELL_COMMAND
     rec.fields["command"] = cmd
     rec.fields["program"] = cmd.split(" ", 1)[0].rsplit("/", 1)[-1]
     return True

@@ -1,14 +1,21 @@
-"""The streaming engine: per-line sniffing, nested framing, and per-source multi-line assembly."""
+"""The stream parser: per-line sniffing, nested framing, and per-source multi-line assembly.
+
+Which format a line is in is decided by two ordered tables at the end of this module, one per level:
+ENVELOPES strip outer framing (Docker json-file, CRI, journald, kubectl --prefix, dmesg, syslog) and
+CONTENT_FORMATS read the inner text (gunicorn, azmlinfsrv, klog, access logs, ...). Each row is
+(format, first, parse): `first` is the cheap test on the line's first character the rows are indexed
+by, `parse` fills the record. Rows are tried in table order; the first that claims the line wins.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 
-from diagnoser.model import Event, RawLine
+from diagnoser.model import Event, EventKind, RawLine
 from diagnoser.parse import (
     access,
     azmlinfsrv,
@@ -32,7 +39,6 @@ from diagnoser.parse.base import MAX_LINE, MAX_RECORD, Rec, cap, iso, make_event
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from diagnoser.parse import ParseStats
     from diagnoser.parse.kubectl import Block
 
 
@@ -80,7 +86,7 @@ class _Source:
         self.quoting = False  # the current paragraph was taken as quoted (more than MAX_QUOTE lines)
 
 
-class Engine:
+class StreamParser:
     """Turn RawLines into Events, one line at a time, with bounded state per source."""
 
     def __init__(self) -> None:
@@ -129,8 +135,15 @@ class Engine:
         st.tbs.clear()
 
     def _emit(self, t: tb.Traceback | tb.FatalError) -> None:
-        if type(t) is fragment.Fragment:
-            t.emit(self.out)  # the traceback, or its held lines when no exception line came
+        if type(t) is fragment.Fragment and t.held is not None:
+            # Frames that never met their exception line: each line is the event it was before.
+            for raw, rec in t.give_back():
+                if rec is None:
+                    alone = StreamParser()
+                    self.out.extend(alone.feed(raw))
+                    self.out.extend(alone.close())
+                else:
+                    self.out.append(make_event(raw, rec))
         else:
             self.out.append(t.event())
 
@@ -249,7 +262,7 @@ class Engine:
                 rec.format = "traceback"
                 if st.last is not None and rec.timestamp is None:
                     rec.timestamp = st.last.timestamp
-            if st.last is not None and st.last.fields.get("kind") == "worker_timeout":
+            if st.last is not None and st.last.fields.get("kind") == EventKind.WORKER_TIMEOUT:
                 rec.fields["worker_pid"] = st.last.fields.get("worker_pid")
             rec.fields.pop("logger", None)
             st.tbs[key] = tb.FatalError(raw, rec, reason)
@@ -302,60 +315,12 @@ class Engine:
     def _deframe(self, raw: RawLine, text: str, rec: Rec) -> str | None:
         """Strip outer framing into `rec` and return the inner text; None when the line was consumed."""
         c = text[0]
-        if c == "{":
-            if len(text) > 2 and text[1] == '"' and text.rstrip().endswith("}"):
-                try:
-                    obj = orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    return text
-                if not isinstance(obj, dict):
-                    return text
-                inner = docker.deframe(obj, rec)
-                if inner is None:
-                    inner = journald.deframe_json(obj, rec)
-                if inner is not None:
-                    return inner
-                if k8s.is_k8s(obj):
-                    for r in k8s.object_recs(obj, "kubectl-json"):
-                        self.out.append(make_event(raw, r))
-                    return None
-                if plain.parse_json(obj, rec):
-                    return rec.message
-            return text
-        if c.isdigit():
-            if text[10:11] == "T" and text[4:5] == "-":
-                inner = cri.deframe(text, rec)
-                if inner is None and azmlinfsrv.RUNIT.match(text) is None:
-                    inner = journald.deframe_short_iso(text, rec)
-                    if inner is None:
-                        inner = cri.deframe_stamped(text, rec)
-                if inner is not None:
-                    return inner
-            return text
-        if c == "[":
-            if text.startswith(_PREFIX_KINDS):
-                inner = cri.deframe_prefix(text, rec)
-                if inner is not None:
-                    if inner[10:11] == "T" and inner[:1].isdigit():
-                        sub = Rec(message=inner)
-                        stripped = cri.deframe_stamped(inner, sub)
-                        if stripped is not None:
-                            rec.timestamp = sub.timestamp
-                            return stripped
-                    return inner
-            elif (
-                text[1:2] == " "
-                or (text[1:2].isdigit() and text[5:6] != "-")
-                or text.startswith(_DMESG_T_DAYS)
-            ):
-                inner = kernel.strip_dmesg(text, rec)
-                if inner is not None:
-                    rec.format = "dmesg"
-                    return inner
-            return text
-        if c in _MONTH_INITIALS:
-            inner = journald.deframe_short(text, rec)
-            if inner is not None:
+        rows = _ENVELOPES_BY_FIRST.get(c)
+        if rows is None:
+            rows = _rows_for(c, ENVELOPES, _ENVELOPES_BY_FIRST)
+        for deframe in rows:
+            inner = deframe(self, raw, text, rec)
+            if inner is not text:  # `text` itself: not this envelope, try the next row
                 return inner
         return text
 
@@ -365,97 +330,289 @@ class Engine:
             rec.message = ""
             return
         c = text[0]
-        if c == "[":
-            if gunicorn.parse_error_line(text, rec):
-                rec.format = "gunicorn"
-                st.server = "gunicorn"
+        rows = _CONTENT_BY_FIRST.get(c)
+        if rows is None:
+            rows = _rows_for(c, CONTENT_FORMATS, _CONTENT_BY_FIRST)
+        for claim in rows:
+            if claim(self, text, rec, st, depth):
                 return
-            if (inner := kernel.strip_dmesg(text, rec)) is not None:
-                rec.format = "dmesg"
-                rec.message = inner
-                kernel.parse(inner, rec)
-                return
-        elif c.isdigit():
-            if azmlinfsrv.parse(text, rec):
-                if rec.component == "gunicorn":
-                    st.server = "gunicorn"
-                return
-            if text[10:11] == "T" and depth == 0:
-                inner = azmlinfsrv.parse_runit(text, rec)
-                if inner is not None:
-                    self._content(inner, rec, st, 1)
-                    rec.format = "runit"
-                    return
-            if text[4:5] == "/" and (m := _GOLOG.match(text)):
-                rec.timestamp = rec.timestamp or iso(f"{m[1]}-{m[2]}-{m[3]}T{m[4]}")
-                rec.message = m[5]
-                if access.parse_frontend(m[5], rec):
-                    rec.format = "access"
-                else:
-                    rec.format = "golog"
-                return
-            if access.parse_combined(text, rec, st.server):
-                rec.format = "access"
-                return
-        elif c in "IWEF" and text[1:5].isdigit() and klog.parse(text, rec):
-            rec.format = "klog"
-            return
-        if rec.component == "kernel" or kernel.maybe_oom(text):
-            rec.message = text
-            if kernel.parse(text, rec):
-                rec.format = "kernel"
-                return
-        if gunicorn.parse_bare(text, rec):
-            rec.format = "gunicorn"
-            st.server = "gunicorn"
-            return
-        if azmlinfsrv.config(text, rec):
-            rec.message = text
-            rec.format = "azmlinfsrv"
-            return
-        if ("Returned Status Code" in text or "Incoming request:" in text) and access.parse_frontend(
-            text, rec
-        ):
-            rec.message = text
-            rec.format = "access"
-            return
-        if ' "' in text and '] "' in text and access.parse_combined(text, rec, st.server):
-            rec.format = "access"
-            return
-        if (
-            (c in _ROW_FIRST or c.isdigit())
-            and ("  " in text or "\t" in text)  # kubectl columns: 2+ spaces or a tab
-            and ("Warning" in text or "Normal" in text)
-            and (ev := _kubectl().headerless_event(text)) is not None
-        ):
-            rec.message, rec.format, rec.level, rec.component = ev.message, ev.format, ev.level, ev.component
-            rec.fields.update(ev.fields)
-            return
-        if (c == "$" or c == "(" or c == "P" or text.find("@", 0, 48) > 0) and plain.prompt(text, rec):
-            return
-        if c == "h" and text.startswith("http_req") and loadtest.parse_k6(text, rec):
-            return  # k6 --out csv row
-        if c == "c" and text.startswith("cluster.") and loadtest.parse_envoy(text, rec):
-            return  # envoy admin /stats counter
         plain.parse(text, rec)
 
 
-def parse_stream(lines: Iterable[RawLine], stats: ParseStats | None = None) -> Iterator[Event]:
-    """Yield events for `lines` in input order (a record is yielded when it closes)."""
-    eng = Engine()
-    for raw in lines:
-        evs = eng.feed(raw)
-        if stats is not None:
-            stats.lines += 1
-            if evs:
-                stats.events += len(evs)
-                for ev in evs:
-                    stats.formats[ev.format] += 1
-        if evs:
-            yield from evs
-    evs = eng.close()
-    if stats is not None:
-        stats.events += len(evs)
-        for ev in evs:
-            stats.formats[ev.format] += 1
-    yield from evs
+# -- envelopes: outer framing around another format ------------------------------------------------
+# A row returns the inner text, None when it consumed the line (a k8s object becomes its own events),
+# or the line itself when the line is not in its envelope.
+Deframe = Callable[[StreamParser, RawLine, str, Rec], "str | None"]
+
+
+def _json_record(parser: StreamParser, raw: RawLine, text: str, rec: Rec) -> str | None:
+    """Docker json-file, journald -o json, a k8s object or list, or a one-line JSON log record."""
+    if len(text) > 2 and text[1] == '"' and text.rstrip().endswith("}"):
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return text
+        if not isinstance(obj, dict):
+            return text
+        inner = docker.deframe(obj, rec)
+        if inner is None:
+            inner = journald.deframe_json(obj, rec)
+        if inner is not None:
+            return inner
+        if k8s.is_k8s(obj):
+            for r in k8s.object_recs(obj, "kubectl-json"):
+                parser.out.append(make_event(raw, r))
+            return None
+        if plain.parse_json(obj, rec):
+            return rec.message
+    return text
+
+
+def _stamped(parser: StreamParser, raw: RawLine, text: str, rec: Rec) -> str | None:
+    """A line that starts with an RFC 3339 time: CRI, journald short-iso (syslog), or --timestamps."""
+    if text[10:11] == "T" and text[4:5] == "-":
+        inner = cri.deframe(text, rec)
+        if inner is None and azmlinfsrv.RUNIT.match(text) is None:  # runit lines are content
+            inner = journald.deframe_short_iso(text, rec)
+            if inner is None:
+                inner = cri.deframe_stamped(text, rec)
+        if inner is not None:
+            return inner
+    return text
+
+
+def _kubectl_prefix(parser: StreamParser, raw: RawLine, text: str, rec: Rec) -> str | None:
+    """`kubectl logs --prefix`: `[pod/web-7d9/web] msg`, with an inner --timestamps stamp stripped too."""
+    if text.startswith(_PREFIX_KINDS) and (inner := cri.deframe_prefix(text, rec)) is not None:
+        if inner[10:11] == "T" and inner[:1].isdigit():
+            sub = Rec(message=inner)
+            stripped = cri.deframe_stamped(inner, sub)
+            if stripped is not None:
+                rec.timestamp = sub.timestamp
+                return stripped
+        return inner
+    return text
+
+
+def _dmesg(parser: StreamParser, raw: RawLine, text: str, rec: Rec) -> str | None:
+    """dmesg: `[ 7063.247407] msg` or `dmesg -T`'s `[Thu Dec  7 00:05:15 2017] msg`."""
+    if (
+        not text.startswith(_PREFIX_KINDS)
+        and (text[1:2] == " " or (text[1:2].isdigit() and text[5:6] != "-") or text.startswith(_DMESG_T_DAYS))
+        and (inner := kernel.strip_dmesg(text, rec)) is not None
+    ):
+        rec.format = "dmesg"
+        return inner
+    return text
+
+
+def _syslog(parser: StreamParser, raw: RawLine, text: str, rec: Rec) -> str | None:
+    """journalctl -o short / syslog: `Oct 29 13:16:48 host kubelet[4919]: msg`."""
+    inner = journald.deframe_short(text, rec)
+    return text if inner is None else inner
+
+
+# -- content: the text inside the framing ------------------------------------------------------------
+# A row returns True when it claimed the line (its fields are in `rec`); a line no row claims is plain.
+Claim = Callable[[StreamParser, str, Rec, _Source, int], bool]
+
+
+def _gunicorn_error(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """gunicorn's error log: `[2024-03-05 10:00:00 +0000] [7] [INFO] msg`."""
+    if gunicorn.parse_error_line(text, rec):
+        rec.format = "gunicorn"
+        st.server = "gunicorn"
+        return True
+    return False
+
+
+def _dmesg_content(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """A dmesg line inside another envelope (journald kernel transport, a container's log)."""
+    if (inner := kernel.strip_dmesg(text, rec)) is not None:
+        rec.format = "dmesg"
+        rec.message = inner
+        kernel.parse(inner, rec)
+        return True
+    return False
+
+
+def _azmlinfsrv(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """The Azure ML inference server, old `| root | INFO |` and new `I [pid] name -` layouts."""
+    if azmlinfsrv.parse(text, rec):
+        if rec.component == "gunicorn":
+            st.server = "gunicorn"
+        return True
+    return False
+
+
+def _runit(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """AzureML images' runit prefix `<RFC 3339> | gunicorn/run | msg`; the message is read again."""
+    if text[10:11] == "T" and depth == 0:
+        inner = azmlinfsrv.parse_runit(text, rec)
+        if inner is not None:
+            parser._content(inner, rec, st, 1)
+            rec.format = "runit"
+            return True
+    return False
+
+
+def _golog(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """Go's log package `2019/02/07 11:13:05 msg` (the AzureML front end), maybe with an access line."""
+    if text[4:5] == "/" and (m := _GOLOG.match(text)):
+        rec.timestamp = rec.timestamp or iso(f"{m[1]}-{m[2]}-{m[3]}T{m[4]}")
+        rec.message = m[5]
+        if access.parse_frontend(m[5], rec):
+            rec.format = "access"
+        else:
+            rec.format = "golog"
+        return True
+    return False
+
+
+def _access_by_address(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """A combined-format access line that starts with the client address (nginx, gunicorn)."""
+    if access.parse_combined(text, rec, st.server):
+        rec.format = "access"
+        return True
+    return False
+
+
+def _klog(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """klog (kubelet, scheduler): `E1029 13:16:48.471488 4919 file.go:182] msg`."""
+    if text[1:5].isdigit() and klog.parse(text, rec):
+        rec.format = "klog"
+        return True
+    return False
+
+
+def _kernel(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """Kernel OOM-killer lines (from the kernel transport, or any line that may be one)."""
+    if rec.component == "kernel" or kernel.maybe_oom(text):
+        rec.message = text
+        if kernel.parse(text, rec):
+            rec.format = "kernel"
+            return True
+    return False
+
+
+def _gunicorn_bare(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """gunicorn messages without their prefix (`Booting worker with pid: 64` in get_logs() output)."""
+    if gunicorn.parse_bare(text, rec):
+        rec.format = "gunicorn"
+        st.server = "gunicorn"
+        return True
+    return False
+
+
+def _azmlinfsrv_config(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """An azmlinfsrv banner / settings line."""
+    if azmlinfsrv.config(text, rec):
+        rec.message = text
+        rec.format = "azmlinfsrv"
+        return True
+    return False
+
+
+def _access_frontend(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """An azureml-fe / iot-server request line."""
+    if ("Returned Status Code" in text or "Incoming request:" in text) and access.parse_frontend(text, rec):
+        rec.message = text
+        rec.format = "access"
+        return True
+    return False
+
+
+def _access_combined(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """A combined-format access line after another prefix (ingress, azureml-fe)."""
+    if ' "' in text and '] "' in text and access.parse_combined(text, rec, st.server):
+        rec.format = "access"
+        return True
+    return False
+
+
+def _kubectl_event_row(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """A `kubectl get events` row without its header (pasted alone)."""
+    if (
+        ("  " in text or "\t" in text)  # kubectl columns: 2+ spaces or a tab
+        and ("Warning" in text or "Normal" in text)
+        and (ev := _kubectl().headerless_event(text)) is not None
+    ):
+        rec.message, rec.format, rec.level, rec.component = ev.message, ev.format, ev.level, ev.component
+        rec.fields.update(ev.fields)
+        return True
+    return False
+
+
+def _shell_prompt(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """A pasted shell prompt line (`$ kubectl logs web`, `user@host:~$ ...`); stays plain."""
+    c = text[0]
+    return (c == "$" or c == "(" or c == "P" or text.find("@", 0, 48) > 0) and plain.prompt(text, rec)
+
+
+def _k6(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """A k6 `--out csv` row."""
+    return text.startswith("http_req") and loadtest.parse_k6(text, rec)
+
+
+def _envoy(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """An envoy admin /stats counter."""
+    return text.startswith("cluster.") and loadtest.parse_envoy(text, rec)
+
+
+First = Callable[[str], bool] | None  # the test on a line's first character; None: any line
+P = TypeVar("P")  # a row's parse function: Deframe or Claim
+
+
+def _digit(c: str) -> bool:
+    return c.isdigit()
+
+
+def _event_row_start(c: str) -> bool:
+    return c in _ROW_FIRST or c.isdigit()
+
+
+# Outer framing, in the order it is tried. The formats a row yields are named first.
+ENVELOPES: tuple[tuple[str, First, Deframe], ...] = (
+    ("docker|journald|kubectl-json|json", "{".__eq__, _json_record),
+    ("cri|syslog|timestamped", _digit, _stamped),
+    ("kubectl-prefix", "[".__eq__, _kubectl_prefix),
+    ("dmesg", "[".__eq__, _dmesg),
+    ("syslog", _MONTH_INITIALS.__contains__, _syslog),
+)
+
+# Content formats, in the order they are tried (the same order as the hand ladder they replace:
+# the rows bound to a first character come before the ones that look anywhere in the line).
+CONTENT_FORMATS: tuple[tuple[str, First, Claim], ...] = (
+    ("gunicorn", "[".__eq__, _gunicorn_error),
+    ("dmesg", "[".__eq__, _dmesg_content),
+    ("azmlinfsrv", _digit, _azmlinfsrv),
+    ("runit", _digit, _runit),
+    ("golog", _digit, _golog),
+    ("access", _digit, _access_by_address),
+    ("klog", "IWEF".__contains__, _klog),
+    ("kernel", None, _kernel),
+    ("gunicorn", None, _gunicorn_bare),
+    ("azmlinfsrv", None, _azmlinfsrv_config),
+    ("access", None, _access_frontend),
+    ("access", None, _access_combined),
+    ("kubectl-events", _event_row_start, _kubectl_event_row),
+    ("plain", None, _shell_prompt),
+    ("k6-csv", "h".__eq__, _k6),
+    ("envoy-stats", "c".__eq__, _envoy),
+)
+
+# The rows of each table that a first character admits, computed once per character: a line pays one
+# dict lookup for the first-character tests instead of one call per row (the throughput budget).
+_ENVELOPES_BY_FIRST: dict[str, tuple[Deframe, ...]] = {}
+_CONTENT_BY_FIRST: dict[str, tuple[Claim, ...]] = {}
+MAX_INDEXED = 4096  # distinct first characters kept per index: bounded memory on any input
+
+
+def _rows_for(
+    c: str, table: tuple[tuple[str, First, P], ...], index: dict[str, tuple[P, ...]]
+) -> tuple[P, ...]:
+    """Return the parse functions of `table` whose first-character test admits `c`, in table order."""
+    rows = tuple(parse for _name, first, parse in table if first is None or first(c))
+    if len(index) < MAX_INDEXED:
+        index[c] = rows
+    return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from diagnoser.model import Event, Level, RawLine
+from diagnoser.model import Event, EventKind, Level, RawLine
 from diagnoser.parse import escapes
 from diagnoser.parse.base import MAX_RECORD, MAX_RECORD_LINES, MAX_TEXT, Rec, cap, make_event
 
@@ -152,7 +152,7 @@ class Traceback:
         """Return the traceback as one event."""
         rec = self.rec
         f = rec.fields
-        f["kind"] = "traceback"
+        f["kind"] = EventKind.TRACEBACK
         if self.exceptions:
             set_exception(f, self.exceptions[-1], self.exc_message)
         f["exceptions"] = self.exceptions
@@ -314,7 +314,7 @@ class FatalError:
         """Return the report as one kind=fatal_error event."""
         rec = self.rec
         f = rec.fields
-        f["kind"] = "fatal_error"
+        f["kind"] = EventKind.FATAL_ERROR
         if self.exception:
             set_exception(f, self.exception, self.exc_message)
         f["functions"] = self.functions or self.all_functions

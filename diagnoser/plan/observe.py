@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from diagnoser.lazy import LazyRegex
-from diagnoser.model import Event, Platform
+from diagnoser.model import Event, EventKind, Platform
 
 _ONE_SECOND = timedelta(seconds=1)
 # azmlinfsrv >= 0.8 banner (azureml_inference_server_http/amlserver.py): "Worker Count: 1",
@@ -159,6 +159,10 @@ _FORMAT_PLATFORMS = {
     "kubectl-prefix": Platform.KUBERNETES,
     "runit": Platform.AZUREML_V1,  # the SDK v1 base images run gunicorn under runit
 }
+# Kinds compared per event, bound once: on Python 3.11 an EventKind.X lookup costs about three
+# function calls (see model.EventKind).
+_ACCESS, _WORKER_BOOT, _CONFIG = EventKind.ACCESS, EventKind.WORKER_BOOT, EventKind.CONFIG
+_SCALING_KINDS = frozenset({EventKind.HPA_STATUS, EventKind.HPA_CONDITION, EventKind.K8S_EVENT})
 _COMPONENT_PLATFORMS = {
     "gunicorn": Platform.GUNICORN,
     "azmlinfsrv": Platform.AZMLINFSRV,
@@ -318,11 +322,11 @@ class Observations:
             self.platform_votes[comp_platform] += 1
         fields = event.fields
         kind = fields.get("kind")
-        if kind == "access":
+        if kind == _ACCESS:
             self._feed_access(event)
-        elif kind == "worker_boot":
+        elif kind == _WORKER_BOOT:
             self.worker_boots += 1
-        elif kind in ("hpa_status", "hpa_condition", "k8s_event"):
+        elif kind in _SCALING_KINDS:
             self._feed_scaling(kind, fields, event.message)
         labels = fields.get("platform_labels")
         if isinstance(labels, str):
@@ -335,7 +339,7 @@ class Observations:
         limit = fields.get("memory_limit")
         if isinstance(limit, str):  # the last limit seen is the one in force
             self.memory_limit_bytes = parse_memory(limit) or self.memory_limit_bytes
-        if kind == "config":  # azmlinfsrv banner values, already typed by the parser
+        if kind == _CONFIG:  # azmlinfsrv banner values, already typed by the parser
             for name in ("worker_count", "worker_timeout", "scoring_timeout_ms"):
                 value = fields.get(name)
                 if isinstance(value, int):
@@ -409,7 +413,7 @@ class Observations:
     def _feed_scaling(self, kind: str, fields: dict, message: str) -> None:
         """Read HPA status, conditions and rescale events."""
         sc = self.scaling
-        if kind == "hpa_status":
+        if kind == EventKind.HPA_STATUS:
             for name in (
                 "min_replicas",
                 "max_replicas",
@@ -430,7 +434,7 @@ class Observations:
                     sc.seen(fields[name])
             if fields.get("hpa"):
                 sc.source = f"HorizontalPodAutoscaler {fields['hpa']}"
-        elif kind == "hpa_condition":
+        elif kind == EventKind.HPA_CONDITION:
             cond, status = fields.get("condition"), fields.get("status_value")
             if cond == "ScalingLimited":
                 sc.limited_at_max = status == "True" and fields.get("reason") == "TooManyReplicas"

@@ -65,9 +65,9 @@ def pipeline(data: bytes) -> None:
 def parse(data: bytes) -> None:
     """Feed lines to the stream engine's per-line step directly: a parser error is not swallowed."""
     from diagnoser.model import RawLine
-    from diagnoser.parse.stream import Engine
+    from diagnoser.parse.stream import StreamParser
 
-    eng = Engine()
+    eng = StreamParser()
     lines = _split(data)
     # Two sources interleaved, as `diagnose a.log b.log` and collectors produce.
     for number, text in enumerate(lines, 1):

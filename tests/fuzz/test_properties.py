@@ -1,5 +1,5 @@
-"""Property tests (hypothesis): every parser, the stream engine, the condition grammar, rule loading
-and redaction hold their contracts on generated input. The coverage-guided harness (atheris,
+"""Property tests (hypothesis): every row of the parse tables, the stream parser, the condition grammar,
+rule loading and redaction hold their contracts on generated input. The coverage-guided harness (atheris,
 tests/fuzz/run_atheris.py) runs the same targets for longer; this is the bounded part pytest runs.
 """
 
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnoser.model import Event, RawLine
-from diagnoser.parse import parsers
+from diagnoser.model import RawLine
+from diagnoser.parse.base import Rec
+from diagnoser.parse.stream import CONTENT_FORMATS, ENVELOPES, StreamParser, _Source
 from tests.fuzz import targets
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -83,15 +84,25 @@ line_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=20))
 log_text = st.lists(line_text, max_size=30).map("\n".join)
 
 
-@pytest.mark.parametrize("name", parsers.names())
+@pytest.mark.parametrize("row", range(len(ENVELOPES)), ids=[name for name, _, _ in ENVELOPES])
 @SETTINGS
-@given(line=line_text)
-def test_every_parser_sniffs_and_parses_without_raising(name, line):
-    parser = parsers.get(name)()
-    score = parser.sniff(line)
-    assert 0.0 <= score <= 1.0
-    ev = parser.parse(RawLine("prop", 1, line))
-    assert ev is None or (isinstance(ev, Event) and ev.format == name)
+@given(line=line_text.filter(bool))
+def test_every_envelope_row_deframes_without_raising(row, line):
+    _name, first, deframe = ENVELOPES[row]
+    assert first is None or first(line[0]) in (True, False)
+    inner = deframe(StreamParser(), RawLine("prop", 1, line), line, Rec(message=line))
+    assert inner is None or isinstance(inner, str)
+
+
+@pytest.mark.parametrize("row", range(len(CONTENT_FORMATS)), ids=[name for name, _, _ in CONTENT_FORMATS])
+@SETTINGS
+@given(line=line_text.filter(bool))
+def test_every_content_row_claims_without_raising(row, line):
+    _name, first, claim = CONTENT_FORMATS[row]
+    assert first is None or first(line[0]) in (True, False)
+    rec = Rec(message=line)
+    assert claim(StreamParser(), line, rec, _Source(), 0) in (True, False)
+    assert isinstance(rec.message, str)
 
 
 @SETTINGS

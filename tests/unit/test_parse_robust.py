@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
+import pytest
 from test_parse_helpers import parse_text
 
-from diagnoser.model import RawLine
-from diagnoser.parse import ParseStats, parse_lines, parsers
+from diagnoser.model import EventKind, RawLine
+from diagnoser.parse import ParseStats, parse_lines
+from diagnoser.parse.base import Rec
+from diagnoser.parse.stream import CONTENT_FORMATS, ENVELOPES, StreamParser, _Source
 
 JUNK = [
     "{",
@@ -52,13 +56,71 @@ def test_junk_never_raises_and_is_capped():
     assert crlf[0].message == "line with CRLF"
 
 
-def test_registry_parsers_sniff_and_parse():
-    gun = parsers.get("gunicorn")()
+def _content_row(line: str) -> str | None:
+    """Return the name of the first CONTENT_FORMATS row that claims `line`, as the parser tries them."""
+    for name, first, claim in CONTENT_FORMATS:
+        if (first is None or first(line[0])) and claim(StreamParser(), line, Rec(message=line), _Source(), 0):
+            return name
+    return None
+
+
+def _envelope_row(line: str) -> str | None:
+    """Return the name of the first ENVELOPES row that strips a frame off `line`."""
+    for name, first, deframe in ENVELOPES:
+        if (first is None or first(line[0])) and deframe(
+            StreamParser(), RawLine("s", 1, line), line, Rec(line)
+        ) is not line:
+            return name
+    return None
+
+
+@pytest.mark.parametrize(
+    ("line", "row"),
+    [
+        ("[2024-01-01 00:00:00 +0000] [7] [CRITICAL] WORKER TIMEOUT (pid:8)", "gunicorn"),
+        ("[ 7063.247407] Memory cgroup out of memory: Killed process 63214 (uwsgi)", "dmesg"),
+        ("2024-01-01 00:00:00,123 I [41] azmlinfsrv - POST /score 200 5.2ms 17", "azmlinfsrv"),
+        ("2019/02/07 11:13:05 Routing to: http://localhost:5001", "golog"),
+        ('10.0.0.1 - - [01/Nov/2026:00:00:00 +0000] "POST /score HTTP/1.1" 503 19 "-" "curl/8"', "access"),
+        ("E1029 13:16:48.471488    4919 pod_workers.go:182] Error syncing pod", "klog"),
+        ("Booting worker with pid: 64", "gunicorn"),
+        ("$ kubectl logs web-7d9", "plain"),
+        ("just some words", None),
+    ],
+)
+def test_content_table_claims_each_format(line, row):
+    assert _content_row(line) == row
+
+
+@pytest.mark.parametrize(
+    ("line", "row"),
+    [
+        (
+            '{"log":"x\\n","stream":"stderr","time":"2024-01-01T00:00:00Z"}',
+            "docker|journald|kubectl-json|json",
+        ),
+        ("2024-03-05T10:00:00.123456789Z stderr F msg", "cri|syslog|timestamped"),
+        ("[pod/web-7d9c5b-abcde/web] msg", "kubectl-prefix"),
+        ("[ 7063.247407] msg", "dmesg"),
+        ("Oct 29 13:16:48 centos02 kubelet[4919]: msg", "syslog"),
+        ("[2024-01-01 00:00:00 +0000] [7] [INFO] msg", None),
+    ],
+)
+def test_envelope_table_strips_each_frame(line, row):
+    assert _envelope_row(line) == row
+
+
+def test_table_rows_are_documented_formats():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "FORMATS.md").read_text(encoding="utf-8")
+    for name, _first, _parse in ENVELOPES + CONTENT_FORMATS:
+        for fmt in name.split("|"):
+            assert f"`{fmt}`" in doc or f'"{fmt}"' in doc, fmt
+
+
+def test_a_line_is_read_as_its_table_row_says():
     line = "[2024-01-01 00:00:00 +0000] [7] [CRITICAL] WORKER TIMEOUT (pid:8)"
-    assert gun.sniff(line) == 1.0 and parsers.get("docker")().sniff(line) == 0.0
-    ev = gun.parse(RawLine("s", 1, line))
-    assert ev is not None and ev.fields["kind"] == "worker_timeout"
-    assert parsers.get("plain")().parse(RawLine("s", 1, line)) is None
+    (ev,) = parse_lines([RawLine("s", 1, line)])
+    assert ev.format == _content_row(line) == "gunicorn" and ev.fields["kind"] == EventKind.WORKER_TIMEOUT
 
 
 def test_stats_count_by_outer_format():
