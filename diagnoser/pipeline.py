@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from diagnoser.collect import InputSource, open_inputs
 from diagnoser.collect.bundle import BundleWriter, bundle_warnings
-from diagnoser.collect.files import read_lines
+from diagnoser.collect.files import SourceLines, read_lines
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
 from diagnoser.model import Collected, Event, EventKind, Evidence, InputStats, Level, RawLine, Report
@@ -30,15 +31,22 @@ if TYPE_CHECKING:  # collection loads only when a service is asked for
 MAX_SUSPICIOUS = 5
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class _Totals:
+    """What reading and parsing counted: parse stats and read warnings (lines cut, bad UTF-8, truncation)."""
+
+    stats: ParseStats
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Reading:
-    """The events of a run's inputs; `notes` and `stats` are complete once `events` is consumed."""
+    """The events of a run's inputs, and their totals, which `totals()` gives once `events` is consumed."""
 
     events: Iterator[Event]
     names: tuple[str, ...]
+    totals: Callable[[], _Totals]
     warnings: tuple[str, ...] = ()  # known before reading: bundle manifests, collection
-    notes: list[str] = field(default_factory=list)  # read warnings (lines cut, bad UTF-8, truncated input)
-    stats: ParseStats = field(default_factory=ParseStats)
     collected: Collected | None = None
 
 
@@ -68,37 +76,34 @@ def diagnose(inputs: Sequence[Input], options: Options | None = None) -> Report:
     return _diagnose_gathered(inputs, sources, stdin, warnings, options)
 
 
-def _file_lines(
-    sources: Sequence[InputSource], stdin: BinaryIO | None, notes: list[str]
-) -> Iterator[RawLine]:
-    """Yield the lines of every source in turn; read warnings go to `notes`, the reading's own list."""
-    return itertools.chain.from_iterable(read_lines(s, stdin, notes) for s in sources)
-
-
 def _read(sources: Sequence[InputSource], stdin: BinaryIO | None, warnings: tuple[str, ...]) -> _Reading:
     """Return the reading of files and/or stdin, parsed in this process."""
-    reading = _Reading(iter(()), tuple(s.name for s in sources), warnings)
-    reading.events = parse_lines(_file_lines(sources, stdin, reading.notes), reading.stats)
-    return reading
+    readers = [read_lines(s, stdin) for s in sources]
+    parsed = parse_lines(itertools.chain.from_iterable(readers))
+    totals = lambda: _Totals(parsed.stats, _notes(readers))  # noqa: E731 - read once the events are consumed
+    return _Reading(iter(parsed), tuple(s.name for s in sources), totals, warnings)
+
+
+def _notes(readers: Sequence[SourceLines]) -> tuple[str, ...]:
+    """Return the read warnings of every source, in input order."""
+    return tuple(note for reader in readers for note in reader.notes)
 
 
 def _read_forked(sources: Sequence[InputSource], warnings: tuple[str, ...]) -> _Reading:
     """Return the reading of regular files parsed by a forked child (diagnoser/parse/worker.py)."""
-    reading = _Reading(iter(()), tuple(s.name for s in sources), warnings)
-    stats, notes = reading.stats, reading.notes
+    readers = [read_lines(s) for s in sources]
+    parsed = parse_lines(itertools.chain.from_iterable(readers))
+    received: list[_Totals] = []
 
-    def totals() -> tuple:  # runs in the child: its stats and notes
-        return stats.lines, stats.events, dict(stats.formats), notes
+    def totals() -> tuple:  # runs in the child, after its last event
+        stats = parsed.stats
+        return stats.lines, stats.events, dict(stats.formats), _notes(readers)
 
-    def finish(lines: int, events: int, formats: dict[str, int], read_notes: list[str]) -> None:
-        stats.lines, stats.events = lines, events
-        stats.formats.update(formats)
-        notes.extend(read_notes)
+    def finish(lines: int, events: int, formats: dict[str, int], notes: tuple[str, ...]) -> None:
+        received.append(_Totals(ParseStats(lines, events, Counter(formats)), tuple(notes)))
 
-    reading.events = worker.parse_forked(
-        lambda: _file_lines(sources, None, notes), lambda lines: parse_lines(lines, stats), totals, finish
-    )
-    return reading
+    events = worker.parse_forked(lambda: iter(parsed), totals, finish)
+    return _Reading(events, tuple(s.name for s in sources), lambda: received[0], warnings)
 
 
 def _diagnose_gathered(
@@ -112,26 +117,27 @@ def _diagnose_gathered(
     given = [i for i in inputs if isinstance(i, Lines)]
     services = [i for i in inputs if isinstance(i, Service)]
     names = [s.name for s in sources] + [n for i in given for n in i.sources]
-    reading = _Reading(iter(()), (), warnings)
+    readers = [read_lines(s, stdin) for s in sources]
     lines: Iterator[RawLine] = itertools.chain(
-        _file_lines(sources, stdin, reading.notes), *(i.lines for i in given)
+        itertools.chain.from_iterable(readers), *(i.lines for i in given)
     )
     meta: dict[str, object] | None = None
+    collected = None
     for service in services:
         outcome, meta = _collect(service, have_other_input=bool(names))
         names += [p.source for p in outcome.pieces]
         lines = itertools.chain(lines, outcome.lines())
-        reading.warnings += outcome.warnings
-        reading.collected = Collected(len(outcome.pieces), outcome.used, outcome.skipped)
-    reading.names = tuple(names)
+        warnings += outcome.warnings
+        collected = Collected(len(outcome.pieces), outcome.used, outcome.skipped)
     writer = None
     if options.save_bundle is not None:
         writer = BundleWriter(options.save_bundle, names, meta, options.redactor)
         lines = writer.tee(lines)
-    reading.events = parse_lines(lines, reading.stats)
-    report = _detect(reading, options)
+    parsed = parse_lines(lines)
+    totals = lambda: _Totals(parsed.stats, _notes(readers))  # noqa: E731 - read once the events are consumed
+    report = _detect(_Reading(iter(parsed), tuple(names), totals, warnings, collected), options)
     if writer is not None:
-        writer.finish(reading.warnings + tuple(reading.notes))
+        writer.finish(warnings + totals().notes)
     return report
 
 
@@ -202,11 +208,12 @@ def _detect(reading: _Reading, options: Options) -> Report:
     platforms = select_platforms(obs.platforms, options.plan.platform)
     plan = plan_diagnoses(ranked, platforms, obs, options.plan)
     diagnoses = plan.diagnoses if options.top is None else plan.diagnoses[: options.top]
-    stats = reading.stats
+    totals = reading.totals()
+    stats = totals.stats
     return Report(
         diagnoses=diagnoses,
         input=InputStats(reading.names, stats.lines, stats.events, dict(stats.formats)),
-        warnings=reading.warnings + tuple(reading.notes) + plan.warnings,
+        warnings=reading.warnings + totals.notes + plan.warnings,
         platforms=obs.platforms,
         suspicious=tuple(suspicious) if not diagnoses else (),
         collected=reading.collected,

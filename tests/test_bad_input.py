@@ -214,13 +214,14 @@ def test_fifo_is_read_as_a_stream(tmp_path):
 def test_file_that_shrinks_mid_read_warns(tmp_path):
     path = tmp_path / "rotating.log"
     path.write_bytes(OOM * 2000)
-    notes: list[str] = []
-    lines = read_lines(InputSource(str(path)), notes=notes)
+    reading = read_lines(InputSource(str(path)))
+    lines = iter(reading)
     first = [next(lines) for _ in range(3)]
     os.truncate(path, 100)  # logrotate copytruncate under our feet
     rest = list(lines)
     assert [r.line for r in first] == [1, 2, 3]
     assert len(first) + len(rest) < 12000
+    notes = reading.notes
     assert len(notes) == 1
     assert notes[0].startswith(f"{path}: file shrank while it was read (")
     assert notes[0].endswith(f" of {len(OOM) * 2000} bytes read; rotated or truncated?)")
@@ -229,19 +230,18 @@ def test_file_that_shrinks_mid_read_warns(tmp_path):
 def test_file_that_disappears_mid_read_is_read_to_the_end(tmp_path):
     path = tmp_path / "gone.log"
     path.write_bytes(OOM)
-    notes: list[str] = []
-    lines = read_lines(InputSource(str(path)), notes=notes)
+    reading = read_lines(InputSource(str(path)))
+    lines = iter(reading)
     first = next(lines)
     path.unlink()  # the open descriptor still reads the whole file
     assert [first.line] + [r.line for r in lines] == [1, 2, 3, 4, 5, 6]
-    assert notes == []
+    assert reading.notes == []
 
 
 def test_file_that_disappears_before_it_is_opened(tmp_path):
     path = tmp_path / "gone.log"
-    notes: list[str] = []
     with pytest.raises(Exception) as info:
-        list(read_lines(InputSource(str(path)), notes=notes))
+        list(read_lines(InputSource(str(path))))
     assert str(info.value) == f"{path}: cannot open: no such file or directory"
 
 

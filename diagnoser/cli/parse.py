@@ -50,7 +50,8 @@ def parse(
     sources = open_inputs(list(paths or []))
     stats = ParseStats()
     for source in sources:
-        for event in parse_lines(read_lines(source), stats):
+        parsed = parse_lines(read_lines(source))
+        for event in parsed:
             if output is EventFormat.JSON:
                 line = orjson.dumps(_event_dict(event), default=str, option=orjson.OPT_SORT_KEYS).decode()
             else:
@@ -60,6 +61,9 @@ def parse(
                     f"{event.source}:{event.line} {event.format}/{event.component} {fields} | {first[:160]}"
                 )
             write_stdout(redact(line) + "\n")  # secrets never leave, here either
+        stats.lines += parsed.stats.lines
+        stats.events += parsed.stats.events
+        stats.formats.update(parsed.stats.formats)
     formats = ", ".join(f"{k} {v}" for k, v in stats.formats.most_common())
     typer.echo(f"{stats.lines} lines, {stats.events} events ({formats})", err=True)
     return 0

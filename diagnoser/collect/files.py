@@ -78,16 +78,33 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
     return sources
 
 
-def read_lines(
-    source: InputSource, stdin: BinaryIO | None = None, notes: list[str] | None = None
-) -> Iterator[RawLine]:
-    """Yield the lines of `source` as RawLines, decoding UTF-8 leniently and reading gzip transparently.
+class SourceLines:
+    """The lines of one source as RawLines, read as they are iterated (UTF-8 decoded leniently, gzip
+    read transparently).
 
     What was read with loss (cut lines, invalid UTF-8, a file that shrank or a compressed stream that
-    ends early) is told in `notes`, one warning each, so the report says so.
+    ends early) is the reading's own `notes`, one warning each, complete once the iteration ends.
     """
+
+    __slots__ = ("source", "stdin", "notes")
+
+    def __init__(self, source: InputSource, stdin: BinaryIO | None = None):
+        self.source = source
+        self.stdin = stdin
+        self.notes: list[str] = []
+
+    def __iter__(self) -> Iterator[RawLine]:
+        return _read(self.source, self.stdin, self.notes)
+
+
+def read_lines(source: InputSource, stdin: BinaryIO | None = None) -> SourceLines:
+    """Return the lines of `source` (stdin for "-") as a SourceLines: iterate it, then read its notes."""
+    return SourceLines(source, stdin)
+
+
+def _read(source: InputSource, stdin: BinaryIO | None, notes: list[str]) -> Iterator[RawLine]:
+    """Yield the lines of `source`; warnings go to `notes`, the list of the SourceLines that asked."""
     name = source.name
-    notes = notes if notes is not None else []
     if source.path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         yield from _lines(_unwrap(stream, "stdin"), name, "stdin", notes)

@@ -1,6 +1,7 @@
 """Stage 2: RawLine -> Event. Sniffs the format of each line and assembles multi-line records.
 
-Public API: `parse_lines(lines, stats=None) -> Iterator[Event]`, `ParseStats`. The formats and the
+Public API: `parse_lines(lines) -> ParsedLines` (iterate it for the events; its `stats` are complete
+once the iteration ends), `ParseStats`. The formats and the
 fields they yield are described in docs/FORMATS.md; the dispatch tables are in parse/stream.py.
 """
 
@@ -23,22 +24,37 @@ class ParseStats:
     formats: Counter[str] = field(default_factory=Counter)
 
 
-def parse_lines(lines: Iterable[RawLine], stats: ParseStats | None = None) -> Iterator[Event]:
-    """Yield normalised events for `lines`, streaming, in input order (a record when it closes)."""
-    parser = StreamParser()
-    for raw in lines:
-        evs = parser.feed(raw)
-        if stats is not None:
+class ParsedLines:
+    """The events of `lines`, parsed as they are iterated, in input order (a record when it closes).
+
+    The run's counts are its own: `stats` is complete once the iteration ends.
+    """
+
+    __slots__ = ("_lines", "stats")
+
+    def __init__(self, lines: Iterable[RawLine]):
+        self._lines = lines
+        self.stats = ParseStats()
+
+    def __iter__(self) -> Iterator[Event]:
+        stats = self.stats
+        formats = stats.formats
+        parser = StreamParser()
+        for raw in self._lines:
+            evs = parser.feed(raw)
             stats.lines += 1
             if evs:
                 stats.events += len(evs)
                 for ev in evs:
-                    stats.formats[ev.format] += 1
-        if evs:
-            yield from evs
-    evs = parser.close()
-    if stats is not None:
+                    formats[ev.format] += 1
+                yield from evs
+        evs = parser.close()
         stats.events += len(evs)
         for ev in evs:
-            stats.formats[ev.format] += 1
-    yield from evs
+            formats[ev.format] += 1
+        yield from evs
+
+
+def parse_lines(lines: Iterable[RawLine]) -> ParsedLines:
+    """Return the events of `lines` as a ParsedLines: iterate it (once) for them, then read its stats."""
+    return ParsedLines(lines)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from diagnoser.errors import DiagnoserError
-from diagnoser.model import Event, RawLine
+from diagnoser.model import Event
 
 # pickle, signal and traceback are imported where a child is forked: most runs never fork, and the
 # three cost 2.5 ms of start-up.
@@ -141,12 +141,11 @@ def _widen(fd: int) -> None:
 
 
 def parse_forked(
-    lines: Callable[[], Iterable[RawLine]],
-    parse: Callable[[Iterable[RawLine]], Iterator[Event]],
+    events: Callable[[], Iterator[Event]],
     totals: Callable[[], tuple],
     finish: Callable[..., Any],
 ) -> Iterator[Event]:
-    """Yield the events `parse(lines())` gives, computed in a forked child, in the same order.
+    """Yield the events `events()` gives, computed in a forked child, in the same order.
 
     `totals()` runs in the child after the last event; what it returns is passed to `finish(*totals)`
     in this process before the generator ends (parse stats, read warnings). An input error in the
@@ -160,7 +159,7 @@ def parse_forked(
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read_fd)
-        _child(write_fd, lambda: (parse(lines()), totals))
+        _child(write_fd, lambda: (events(), totals))
     os.close(write_fd)
     finished = False
     try:

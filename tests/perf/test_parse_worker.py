@@ -12,7 +12,7 @@ from diagnoser.detect import load_rules
 from diagnoser.errors import InputError
 from diagnoser.model import RawLine
 from diagnoser.options import Files, Options
-from diagnoser.parse import ParseStats, parse_lines, worker
+from diagnoser.parse import parse_lines, worker
 from diagnoser.pipeline import diagnose
 from diagnoser.redact import DEFAULT
 from diagnoser.render import report_to_dict
@@ -105,7 +105,7 @@ def test_a_crash_in_the_child_is_reported_with_its_traceback(forks):
         yield RawLine("x", 1, "fine")
         raise ValueError("reader bug")
 
-    events = worker.parse_forked(lines, lambda ls: parse_lines(ls), lambda: (), lambda: None)
+    events = worker.parse_forked(lambda: iter(parse_lines(lines())), lambda: (), lambda: None)
     with pytest.raises(RuntimeError, match="(?s)parse worker process failed.*ValueError: reader bug"):
         list(events)
     assert forks.reaped()
@@ -116,7 +116,7 @@ def test_stopping_early_stops_and_reaps_the_child(forks):
         for i in range(10**9):  # far more than the pipe holds: the child blocks on it
             yield RawLine("x", i + 1, f"line {i}")
 
-    events = worker.parse_forked(lines, lambda ls: parse_lines(ls), lambda: (), lambda: None)
+    events = worker.parse_forked(lambda: iter(parse_lines(lines())), lambda: (), lambda: None)
     first = next(events)
     assert first.message == "line 0"
     events.close()
@@ -128,20 +128,19 @@ def test_events_arrive_whole_and_in_order():
         f"2026-01-01 00:00:{i % 60:02d},000 E [1] azmlinfsrv - err {i}" for i in range(3 * worker.BATCH + 7)
     ]
     lines = [RawLine("s", i + 1, t) for i, t in enumerate(texts)]
-    stats, got = ParseStats(), []
+    parsed = parse_lines(lines)
     done: list[tuple] = []
     forked = list(
         worker.parse_forked(
-            lambda: lines,
-            lambda ls: parse_lines(ls, stats),
-            lambda: (stats.lines, dict(stats.formats)),
+            lambda: iter(parsed),
+            lambda: (parsed.stats.lines, dict(parsed.stats.formats)),
             lambda *a: done.append(a),
         )
     )
     got = list(parse_lines(lines))
     assert forked == got
     assert done == [(len(lines), {"azmlinfsrv": len(lines)})]
-    assert stats.lines == 0  # the child counted: this process only hears the totals
+    assert parsed.stats.lines == 0  # the child counted: this process only hears the totals
 
 
 def test_when_a_child_is_worth_it(tmp_path, monkeypatch):

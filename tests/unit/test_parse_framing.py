@@ -2,15 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from test_parse_helpers import FORMATS, kinds, parse_file, parse_text
+from test_parse_helpers import FORMATS, kinds, parse_counted, parse_file, parse_file_counted
 
 from diagnoser.model import Level
-from diagnoser.parse import ParseStats
 
 
 def test_docker_json_nested_gunicorn_and_framed_traceback():
-    st = ParseStats()
-    evs = parse_file("docker_json.log", st)
+    evs, st = parse_file_counted("docker_json.log")
     assert st.formats == {"docker": len(evs)} and st.lines == 11
     boot = evs[1]
     assert (boot.component, boot.stream, boot.pid) == ("gunicorn", "stderr", 7)
@@ -86,8 +84,7 @@ def test_timestamped_traceback_every_line_prefixed():
 def test_mixed_describe_then_logs():
     text = (FORMATS / "describe_pod.txt").read_text()
     text += "\n[2024-03-05 10:00:00 +0000] [7] [INFO] Booting worker with pid: 8\nhello\n"
-    st = ParseStats()
-    evs = parse_text(text, stats=st)
+    evs, st = parse_counted(text)
     assert st.formats["kubectl-describe"] >= 5 and st.formats["gunicorn"] == 1 and st.formats["plain"] == 1
     assert evs[-2].fields["kind"] == "worker_boot"
 

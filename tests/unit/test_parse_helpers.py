@@ -10,17 +10,28 @@ from diagnoser.parse import ParseStats, parse_lines
 FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
 
 
-def parse_text(text: str, source: str = "stdin", stats: ParseStats | None = None) -> list[Event]:
-    """Return the events of `text` read as one source."""
+def parse_counted(text: str, source: str = "stdin") -> tuple[list[Event], ParseStats]:
+    """Return the events of `text` read as one source, and the parse run's stats."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return list(parse_lines((RawLine(source, i + 1, t) for i, t in enumerate(lines)), stats))
+    parsed = parse_lines(RawLine(source, i + 1, t) for i, t in enumerate(lines))
+    return list(parsed), parsed.stats
 
 
-def parse_file(name: str, stats: ParseStats | None = None) -> list[Event]:
+def parse_text(text: str, source: str = "stdin") -> list[Event]:
+    """Return the events of `text` read as one source."""
+    return parse_counted(text, source)[0]
+
+
+def parse_file_counted(name: str) -> tuple[list[Event], ParseStats]:
+    """Return the events of a sample file in tests/data/formats, and the parse run's stats."""
+    return parse_counted((FORMATS / name).read_text(encoding="utf-8"), f"file:{name}")
+
+
+def parse_file(name: str) -> list[Event]:
     """Return the events of a sample file in tests/data/formats."""
-    return parse_text((FORMATS / name).read_text(encoding="utf-8"), f"file:{name}", stats)
+    return parse_file_counted(name)[0]
 
 
 def kinds(events: list[Event], kind: str) -> list[Event]:

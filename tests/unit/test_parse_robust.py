@@ -5,10 +5,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_parse_helpers import parse_text
+from test_parse_helpers import parse_counted
 
 from diagnoser.model import EventKind, RawLine
-from diagnoser.parse import ParseStats, parse_lines
+from diagnoser.parse import parse_lines
 from diagnoser.parse.base import Rec
 from diagnoser.parse.stream import CONTENT_FORMATS, ENVELOPES, StreamParser, _Source
 
@@ -47,8 +47,9 @@ def test_junk_never_raises_and_is_capped():
             "".join(rnd.choice("{}[]:\"' \tNLaIk0123456789-T/.,|ZEW\x00é") for _ in range(rnd.randint(0, 60)))
         )
     lines.append("x" * 10_000_000)
-    st = ParseStats()
-    evs = list(parse_lines((RawLine("junk", i + 1, t) for i, t in enumerate(lines)), st))
+    parsed = parse_lines(RawLine("junk", i + 1, t) for i, t in enumerate(lines))
+    evs = list(parsed)
+    st = parsed.stats
     assert st.lines == len(lines) and st.events == len(evs) and sum(st.formats.values()) == len(evs)
     assert max(len(e.text) for e in evs) <= 20000
     assert all("\x00" not in e.message for e in evs)
@@ -124,11 +125,9 @@ def test_a_line_is_read_as_its_table_row_says():
 
 
 def test_stats_count_by_outer_format():
-    st = ParseStats()
-    parse_text(
+    _, st = parse_counted(
         '{"log":"[2024-01-01 00:00:00 +0000] [7] [INFO] Booting worker with pid: 8\\n","stream":"stderr",'
-        '"time":"2024-01-01T00:00:00Z"}\nplain\n\n',
-        stats=st,
+        '"time":"2024-01-01T00:00:00Z"}\nplain\n\n'
     )
     assert st.formats == {"docker": 1, "plain": 1} and st.lines == 3 and st.events == 2
 

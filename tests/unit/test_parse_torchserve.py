@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from test_parse_helpers import kinds, parse_file, parse_text
+from test_parse_helpers import kinds, parse_file, parse_file_counted, parse_text
 
 from diagnoser.model import Level
-from diagnoser.parse import ParseStats
 
 
 def test_torchserve_framing_fields_and_levels():
@@ -31,8 +30,7 @@ def test_torchserve_framing_fields_and_levels():
 
 
 def test_torchserve_tracebacks_assemble_per_worker_thread():
-    st = ParseStats()
-    evs = parse_file("torchserve.log", st)
+    evs, st = parse_file_counted("torchserve.log")
     tbs = kinds(evs, "traceback")
     assert len(tbs) == 3
     one = next(t for t in tbs if t.fields["worker"] == "W-9000-denoise_transformer_1.0")
@@ -89,8 +87,7 @@ def test_torchserve_lookalikes_are_not_taken():
 
 
 def test_compose_prefixes_sub_sources_and_nested_formats():
-    st = ParseStats()
-    evs = parse_file("compose.log", st)
+    evs, st = parse_file_counted("compose.log")
     assert set(st.formats) == {"compose"}
     (tb,) = kinds(evs, "traceback")
     assert tb.fields["service"] == "data-processing-1" and tb.fields["exception"] == "AttributeError"
