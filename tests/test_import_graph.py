@@ -251,3 +251,21 @@ def test_stage_does_not_import(stage: str, forbidden: str) -> None:
             if path:
                 offenders.append(" -> ".join(path))
     assert not offenders, f"{stage} must not import {forbidden}:\n" + "\n".join(offenders)
+
+
+# The face of the main job: it builds inputs and options, calls the one door and renders the report.
+FACE_MAY_IMPORT = {
+    "diagnoser",
+    "diagnoser.cli",
+    "diagnoser.cli.common",
+    "diagnoser.errors",
+    "diagnoser.model",
+    "diagnoser.options",
+    "diagnoser.pipeline",
+    "diagnoser.render",
+}
+
+
+def test_the_diagnose_command_imports_only_the_door_options_model_and_render() -> None:
+    direct = import_graph()["diagnoser.cli.diagnose"]
+    assert direct <= FACE_MAY_IMPORT, f"cli/diagnose.py imports {sorted(direct - FACE_MAY_IMPORT)}"
