@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from diagnoser.collect import InputSource, open_inputs
 from diagnoser.collect.bundle import BundleWriter, bundle_warnings
 from diagnoser.collect.files import SourceLines, read_lines
+from diagnoser.debuglog import debug
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
 from diagnoser.model import Collected, Event, EventKind, Evidence, InputStats, Level, RawLine, Report
@@ -67,11 +68,7 @@ def diagnose(inputs: Sequence[Input], options: Options | None = None) -> Report:
             except worker.WorkerFailed:
                 # A bug or a kill in the child: the files are still there, so read them again here.
                 # The report is the one the child would have given, only later.
-                import logging
-
-                logging.getLogger(__name__).debug(
-                    "parse worker failed; parsing in this process", exc_info=True
-                )
+                debug(__name__, "parse worker failed; parsing in this process")
         return _detect(_read(sources, stdin, warnings), options)
     return _diagnose_gathered(inputs, sources, stdin, warnings, options)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 
+from diagnoser.debuglog import debug
 from diagnoser.model import Event, EventKind, RawLine
 from diagnoser.parse import (
     access,
@@ -49,13 +50,6 @@ def _kubectl() -> ModuleType:
 
         _KUBECTL.append(kubectl)
     return _KUBECTL[0]
-
-
-def _debug(message: str, *args: object) -> None:
-    """Log a parser bug at debug level; logging is imported only when one happens (start-up time)."""
-    import logging
-
-    logging.getLogger(__name__).debug(message, *args, exc_info=True)
 
 
 _GOLOG = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)? (.*)", re.S)
@@ -101,7 +95,7 @@ class StreamParser:
         try:
             self._feed(raw)
         except Exception:  # a parser bug must never stop a diagnosis: the line becomes plain text
-            _debug("parser error on %s:%d", raw.source, raw.line)
+            debug(__name__, "parser error on %s:%d", raw.source, raw.line)
             out.append(make_event(raw, Rec(message=raw.text.replace("\x00", ""))))
         return out
 
@@ -115,7 +109,7 @@ class StreamParser:
                     self._unquote(st, True)
                 self._flush(st)
             except Exception:
-                _debug("parser error while flushing")
+                debug(__name__, "parser error while flushing")
         self.sources.clear()
         return out
 
