@@ -32,7 +32,7 @@ MAX_MESSAGE = 400  # characters of a message that are tokenised
 # Record kinds that say a failure by their structure, and the kinds compared per event, bound once:
 # on Python 3.11 an EventKind.X lookup costs about three function calls (see model.EventKind).
 _ACCESS, _WORKER_BOOT, _K8S_EVENT = EventKind.ACCESS, EventKind.WORKER_BOOT, EventKind.K8S_EVENT
-_FAILURE_KINDS = frozenset(
+FAILURE_KINDS = frozenset(
     {
         EventKind.TRACEBACK,
         EventKind.OOM_KILL,
@@ -266,7 +266,7 @@ def is_suspicious(event: Event) -> bool:
     if event.level in (Level.WARNING, Level.ERROR, Level.CRITICAL):
         return True
     kind = event.fields.get("kind")
-    if kind in _FAILURE_KINDS:
+    if kind in FAILURE_KINDS:
         return True
     if kind == _ACCESS:
         status = event.fields.get("status")

@@ -170,21 +170,6 @@ class ClassifierGate:
     the bag would ignore `ev` (it never says False for an event the bag uses).
     """
 
-    # Kinds `features.is_suspicious` decides by structure, plus worker_boot, which the bag counts.
-    STRUCTURAL_KINDS = frozenset(
-        {
-            EventKind.TRACEBACK,
-            EventKind.OOM_KILL,
-            EventKind.WORKER_TIMEOUT,
-            EventKind.WORKER_EXIT,
-            EventKind.FATAL_ERROR,
-            EventKind.CONTAINER_STATE,
-            EventKind.ACCESS,
-            EventKind.K8S_EVENT,
-            EventKind.WORKER_BOOT,
-        }
-    )
-
     def __init__(self) -> None:
         from diagnoser.detect import features
         from diagnoser.model import Level
@@ -192,6 +177,9 @@ class ClassifierGate:
         self._alarm = Pattern(features._ALARM.pattern)
         self._limit = features.MAX_MESSAGE
         self._levels = frozenset({Level.WARNING, Level.ERROR, Level.CRITICAL})
+        # Kinds `features.is_suspicious` decides by structure, plus worker_boot, which the bag counts:
+        # taken from features itself, so the gate can never drop a kind the bag would use.
+        self._kinds = features.FAILURE_KINDS | {EventKind.ACCESS, EventKind.K8S_EVENT, EventKind.WORKER_BOOT}
 
     def wants(self, event: Any) -> bool:
         """Return False only when feeding `event` to the feature bag would just count it."""
@@ -200,7 +188,7 @@ class ClassifierGate:
         fields = event.fields
         if fields:
             kind = fields.get("kind")
-            if kind in self.STRUCTURAL_KINDS:
+            if kind in self._kinds:
                 return True
         text = event.message[: self._limit]
         return not text.isascii() or self._alarm.search(text)
