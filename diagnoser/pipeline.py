@@ -12,6 +12,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
 from diagnoser.collect import InputSource, open_inputs
@@ -22,7 +23,7 @@ from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
 from diagnoser.model import Collected, Event, EventKind, Evidence, InputStats, Level, RawLine, Report
 from diagnoser.options import Files, Input, Lines, Options, Service
-from diagnoser.parse import ParseStats, parse_lines, worker
+from diagnoser.parse import ParsedLines, ParseStats, parse_lines, worker
 from diagnoser.plan import Observations, plan_diagnoses, select_platforms
 from diagnoser.rank import rank
 
@@ -77,13 +78,17 @@ def _read(sources: Sequence[InputSource], stdin: BinaryIO | None, warnings: tupl
     """Return the reading of files and/or stdin, parsed in this process."""
     readers = [read_lines(s, stdin) for s in sources]
     parsed = parse_lines(itertools.chain.from_iterable(readers))
-    totals = lambda: _Totals(parsed.stats, _notes(readers))  # noqa: E731 - read once the events are consumed
-    return _Reading(iter(parsed), tuple(s.name for s in sources), totals, warnings)
+    return _Reading(iter(parsed), tuple(s.name for s in sources), partial(_totals, parsed, readers), warnings)
 
 
 def _notes(readers: Sequence[SourceLines]) -> tuple[str, ...]:
     """Return the read warnings of every source, in input order."""
     return tuple(note for reader in readers for note in reader.notes)
+
+
+def _totals(parsed: ParsedLines, readers: Sequence[SourceLines]) -> _Totals:
+    """Return what parsing and reading counted; complete once `parsed` has been iterated."""
+    return _Totals(parsed.stats, _notes(readers))
 
 
 def _read_forked(sources: Sequence[InputSource], warnings: tuple[str, ...]) -> _Reading:
@@ -131,10 +136,11 @@ def _diagnose_gathered(
         writer = BundleWriter(options.save_bundle, names, meta, options.redactor)
         lines = writer.tee(lines)
     parsed = parse_lines(lines)
-    totals = lambda: _Totals(parsed.stats, _notes(readers))  # noqa: E731 - read once the events are consumed
-    report = _detect(_Reading(iter(parsed), tuple(names), totals, warnings, collected), options)
+    report = _detect(
+        _Reading(iter(parsed), tuple(names), partial(_totals, parsed, readers), warnings, collected), options
+    )
     if writer is not None:
-        writer.finish(warnings + totals().notes)
+        writer.finish(warnings + _notes(readers))
     return report
 
 
