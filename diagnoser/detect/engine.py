@@ -9,7 +9,7 @@ themselves are compiled in detect/matchers.py, and summaries filled in detect/te
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from diagnoser.detect.evaluate import Hit, fired, pick_evidence
@@ -115,11 +115,6 @@ class Engine:
                     state.last[i].append(hit)
             mask >>= 1
             i += 1
-
-    def feed_all(self, events: Iterable[Event]) -> None:
-        """Feed every event of an iterable."""
-        for ev in events:
-            self.feed(ev)
 
     def finish(self) -> list[Finding]:
         """Evaluate every rule's condition and return one Finding per rule that fired."""
