@@ -70,7 +70,7 @@ class Collector(ABC):
 
 
 def piece(source: str, lines: Iterable[str]) -> Piece:
-    """Return a Piece of lines without line breaks inside them ."""
+    """Return a Piece of lines without line breaks inside them."""
     out = [part.rstrip("\r").replace("\x00", "") for line in lines for part in line.split("\n")]
     while out and out[-1] == "":
         out.pop()

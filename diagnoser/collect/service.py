@@ -8,7 +8,7 @@ otherwise; their heavy clients (docker, kubernetes) stay deferred inside them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from diagnoser.collect.base import Collector, NotFound, Piece, Request
 from diagnoser.collect.docker import DockerCollector
@@ -68,7 +68,7 @@ def collect_service(
             if why_not:
                 skipped.append(f"{kind}: {why_not}")
                 continue
-        sub = Request(**{**_fields(request), "targets": tuple(targets)})
+        sub = replace(request, targets=tuple(targets))
         try:
             found = collector.collect(sub)
         except NotFound as exc:
@@ -89,8 +89,3 @@ def collect_service(
         raise CollectorError(f"could not collect anything for service {request.service!r}: {problems}")
     warnings = failures + warnings if pieces or have_other_input else warnings
     return Outcome(tuple(pieces), tuple(warnings), tuple(used), tuple(skipped))
-
-
-def _fields(request: Request) -> dict:
-    """Return the fields of `request` as a dict (slots dataclasses have no __dict__)."""
-    return {name: getattr(request, name) for name in Request.__dataclass_fields__}
