@@ -172,13 +172,12 @@ class Classifier:
     def _evidence(self, cause: str) -> tuple[Evidence, ...]:
         """Return the suspicious lines whose tokens weigh most towards `cause`."""
         index = self.model.classes.index(cause)
+        weights = self.model.weights
         scored = []
         for event, toks in self.bag.evidence:
             # fsum: exact, so the result does not depend on the set's (hash-seeded) order, and
             # lines of equal weight keep their input order.
-            weight = math.fsum(
-                self.model.weights.get(t, ())[index] if t in self.model.weights else 0.0 for t in toks
-            )
+            weight = math.fsum(weights[t][index] for t in toks if t in weights)
             if weight > 0:
                 scored.append((weight, event))
         best = sorted(scored, key=lambda we: -we[0])[:EVIDENCE_LINES]
