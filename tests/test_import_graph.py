@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -141,22 +141,36 @@ def circles(graph: Mapping[str, set[str]]) -> list[set[str]]:
     return sorted(components, key=min)
 
 
-def _cycle_in(component: set[str], graph: Mapping[str, set[str]]) -> list[str]:
-    """Return the shortest cycle through the smallest module of a strongly connected component."""
-    start = min(component)
+def _shortest_path(
+    graph: Mapping[str, set[str]],
+    start: str,
+    arrived: Callable[[str], bool],
+    within: Callable[[str], bool] = lambda node: True,
+) -> list[str] | None:
+    """Return the shortest import path from `start` to a module `arrived` accepts, stepping only
+    through modules `within` accepts (breadth first, children in name order), or None."""
     paths = {start: [start]}
     frontier = [start]
     while frontier:
         following: list[str] = []
         for node in frontier:
             for child in sorted(graph.get(node, ())):
-                if child == start:
-                    return paths[node] + [start]
-                if child in component and child not in paths:
+                if arrived(child):
+                    return paths[node] + [child]
+                if within(child) and child not in paths:
                     paths[child] = paths[node] + [child]
                     following.append(child)
         frontier = following
-    raise AssertionError(f"no cycle through {start} in {sorted(component)}")
+    return None
+
+
+def _cycle_in(component: set[str], graph: Mapping[str, set[str]]) -> list[str]:
+    """Return the shortest cycle through the smallest module of a strongly connected component."""
+    start = min(component)
+    cycle = _shortest_path(graph, start, start.__eq__, component.__contains__)
+    if cycle is None:
+        raise AssertionError(f"no cycle through {start} in {sorted(component)}")
+    return cycle
 
 
 def test_cycle_finder_sees_a_cycle_and_its_path() -> None:
@@ -218,19 +232,7 @@ def test_no_import_cycle() -> None:
 
 def _reaches(graph: Mapping[str, set[str]], start: str, package: str) -> list[str] | None:
     """Return an import path from `start` to a module of `package`, or None when there is none."""
-    paths = {start: [start]}
-    frontier = [start]
-    while frontier:
-        following: list[str] = []
-        for node in frontier:
-            for child in sorted(graph.get(node, ())):
-                if child not in paths:
-                    paths[child] = paths[node] + [child]
-                    if child == package or child.startswith(package + "."):
-                        return paths[child]
-                    following.append(child)
-        frontier = following
-    return None
+    return _shortest_path(graph, start, lambda node: node == package or node.startswith(package + "."))
 
 
 # (stage, a stage it must not import, directly or through others): the stages stand above detect.
