@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # runs are hermetic and ~/.cache is left alone; subprocesses inherit it.
 os.environ.setdefault("DIAGNOSER_CACHE_DIR", tempfile.mkdtemp(prefix="diagnoser-cache-"))
 SCHEMA_PATH = ROOT / "diagnoser" / "schema" / "report.schema.json"
+# The seven causes of the Azure ML troubleshooting page (DESIGN.md, "Root-cause catalogue"), which
+# the corpus, the rule examples and the format samples must each cover.
+SEED_CAUSES = (
+    "oom_worker_reboot",
+    "init_exception",
+    "model_not_found",
+    "scheduling_failure",
+    "run_exception",
+    "autoscale_lag",
+    "request_timeout",
+)
 
 
 @dataclass

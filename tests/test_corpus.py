@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from diagnoser.corpus import HEALTHY, evaluate, load_cases
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEED_CAUSES
 
 CASES_DIR = ROOT / "corpus" / "cases"
 # corpus/cases is the corpus; corpus/holdout holds sets gathered later to measure how the engine
@@ -56,17 +56,6 @@ def test_corpus_labels_are_catalogue_causes():
     assert not unknown
 
 
-SEVEN = (
-    "oom_worker_reboot",
-    "init_exception",
-    "model_not_found",
-    "scheduling_failure",
-    "run_exception",
-    "autoscale_lag",
-    "request_timeout",
-)
-
-
 NOVEL = "novel/"  # thread logs gathered for wording no rule covered (corpus/cases/novel/README.md)
 
 
@@ -76,13 +65,13 @@ def test_corpus_composition_meets_the_bar():
     lab (novel/ is counted apart: it is thread logs by design, see test_novel_wording_set_composition)."""
     cases = load_cases(CASES_DIR)
     assert len(cases) >= 250
-    for cause in SEVEN:
+    for cause in SEED_CAUSES:
         mine = [c for c in cases if c.label == cause]
         assert len(mine) >= 20, (cause, len(mine))
         assert len({c.format for c in mine}) >= 3, (cause, {c.format for c in mine})
         assert len({c.origin for c in mine}) >= 2, (cause, {c.origin for c in mine})
     assert sum(c.label == HEALTHY for c in cases) >= 40
-    assert sum(c.label not in SEVEN and c.label != HEALTHY for c in cases) >= 40
+    assert sum(c.label not in SEED_CAUSES and c.label != HEALTHY for c in cases) >= 40
     base = [c for c in cases if not c.id.startswith(NOVEL)]
     assert sum(c.origin.value == "lab" for c in base) >= 0.6 * len(base)
 
@@ -94,5 +83,5 @@ def test_novel_wording_set_composition():
     assert len(novel) >= 25
     assert all(c.origin.value == "issue-thread" and c.source.startswith("https://") for c in novel)
     assert len({c.source for c in novel}) == len(novel)
-    assert set(SEVEN) <= {c.label for c in novel}
+    assert set(SEED_CAUSES) <= {c.label for c in novel}
     assert sum(c.label == HEALTHY for c in novel) >= 3

@@ -17,7 +17,7 @@ from diagnoser.options import Lines
 from diagnoser.pipeline import diagnose
 from diagnoser.redact import DEFAULT
 from diagnoser.render import report_to_dict
-from tests.conftest import ROOT, validate_report
+from tests.conftest import ROOT, SEED_CAUSES, validate_report
 from tests.framing import FRAMINGS
 
 DATA = ROOT / "tests" / "data"  # samples not under corpus/ are relative to this
@@ -70,15 +70,6 @@ CASES: list[tuple[str, str, str]] = [
     ("corpus/cases/lab/azmlinfsrv-0.7.7/worker-timeout/input.log", "cri", "request_timeout"),
     ("formats/access_nginx_504.log", "raw", "request_timeout"),
 ]
-SEVEN = {
-    "oom_worker_reboot",
-    "init_exception",
-    "model_not_found",
-    "scheduling_failure",
-    "run_exception",
-    "autoscale_lag",
-    "request_timeout",
-}
 
 
 def _report(sample: str, framing: str):
@@ -106,6 +97,6 @@ def test_every_documented_cause_is_checked_in_three_formats():
         report = _report(sample, framing)
         main_format = max(report.input.formats.items(), key=lambda kv: kv[1])[0]
         formats[expected].add(main_format)
-    assert set(formats) == SEVEN
+    assert set(formats) == set(SEED_CAUSES)
     thin = {cause: sorted(f) for cause, f in formats.items() if len(f) < 3}
     assert not thin, f"causes checked in fewer than 3 formats: {thin}"

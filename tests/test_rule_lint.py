@@ -7,6 +7,7 @@ import pytest
 from diagnoser.detect.lint import lint_rules
 from diagnoser.detect.loader import load_rules
 from diagnoser.errors import RuleLoadErrors
+from tests.conftest import SEED_CAUSES
 
 try:
     RULES = load_rules()
@@ -31,17 +32,8 @@ def test_each_documented_cause_has_three_positive_and_three_negative_examples():
 
     from diagnoser.detect import load_rules
 
-    seven = (
-        "oom_worker_reboot",
-        "init_exception",
-        "model_not_found",
-        "scheduling_failure",
-        "run_exception",
-        "autoscale_lag",
-        "request_timeout",
-    )
     rules = load_rules()
     positive = Counter(r.cause for r in rules for _ in r.examples.positive)
     negative = Counter(r.cause for r in rules for _ in r.examples.negative)
-    short = {c: (positive[c], negative[c]) for c in seven if positive[c] < 3 or negative[c] < 3}
+    short = {c: (positive[c], negative[c]) for c in SEED_CAUSES if positive[c] < 3 or negative[c] < 3}
     assert not short, f"causes with fewer than 3 positive or negative examples: {short}"
