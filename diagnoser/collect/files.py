@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
+from diagnoser.collect.bundle import bundle_sources, is_bundle
 from diagnoser.errors import InputError, Location
 from diagnoser.model import RawLine
 
@@ -53,9 +54,6 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
             problems.append(InputError("permission denied", Location(path), "run as a user who can read it"))
             continue
         if stat.S_ISDIR(mode):
-            # Only a directory can be a bundle: its module costs start-up time on no other run.
-            from diagnoser.collect.bundle import bundle_sources, is_bundle
-
             if is_bundle(path):
                 try:
                     sources += [InputSource(file, label) for file, label in bundle_sources(path)]
