@@ -1,8 +1,8 @@
 """Stage 2: RawLine -> Event. Sniffs the format of each line and assembles multi-line records.
 
 Public API: `parse_lines(lines) -> ParsedLines` (iterate it for the events; its `stats` are complete
-once the iteration ends), `ParseStats`. The formats and the
-fields they yield are described in docs/FORMATS.md; the dispatch tables are in parse/stream.py.
+once the iteration ends), `ParseStats`. The formats and the fields they yield are described in
+docs/FORMATS.md; the dispatch tables are in parse/stream.py.
 """
 
 from __future__ import annotations
