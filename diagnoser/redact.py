@@ -224,10 +224,11 @@ def redact(text: str) -> str:
 
 def make_redactor(patterns: Sequence[str] = (), enabled: bool = True) -> Redactor:
     """Return a Redactor with the built-in patterns plus `patterns` (checked like rule regexes)."""
-    from diagnoser.regexsafety import regex_problem
-
     compiled: list[re.Pattern[str]] = []
     for text in patterns:
+        # Here: every run builds a redactor, and only a user's pattern needs the analysis (start-up).
+        from diagnoser.regexsafety import regex_problem
+
         problem = regex_problem(text)
         if problem is not None:
             raise ConfigError(f"--redact-pattern: {problem}")

@@ -30,7 +30,6 @@ from diagnoser.detect.rules import (
 from diagnoser.errors import Location, RuleError, RuleLoadErrors, did_you_mean
 from diagnoser.model import Severity
 from diagnoser.paths import rules_dir
-from diagnoser.regexsafety import regex_problem
 
 if TYPE_CHECKING:
     import yaml
@@ -502,6 +501,10 @@ class _Builder:
             return FieldTest(field, op, tuple(values), all=Modifier.ALL in mods, location=loc)
         texts = tuple(as_text(v) for v in values)
         if op is Op.RE:
+            # Here, not at the top: a cached rule set was checked when it was built, and start-up
+            # (DESIGN.md budget) would otherwise load the backtracking analysis on every run.
+            from diagnoser.regexsafety import regex_problem
+
             flags = re.IGNORECASE if ignore_case else 0
             for pattern in texts:
                 problem = regex_problem(pattern, flags)  # also proves that it compiles
