@@ -56,69 +56,10 @@ HEALTH_TIMEOUT = 2.0  # every health probe
 # --------------------------------------------------------------------------- servers
 
 
-@dataclass(frozen=True)
-class Server:
-    name: str
-    kind: str  # "gunicorn" | "azmlinfsrv"
-    version: str
-    python: str  # interpreter used to create the venv
-    requirements: tuple[str, ...]
+sys.path.insert(0, str(LAB_DIR))
+from kinds import KINDS, SERVERS, Kind, Server, python_for  # noqa: E402
 
-    @property
-    def venv(self) -> Path:
-        return CACHE / "venvs" / self.name
-
-    @property
-    def bin(self) -> Path:
-        return self.venv / "bin"
-
-
-def _python(version: str) -> str:
-    """Find a working interpreter of that minor version (PATH, then pyenv's versions)."""
-    cands = [shutil.which(f"python{version}") or ""]
-    cands += [
-        str(c / "bin" / "python")
-        for c in sorted(Path(os.path.expanduser("~/.pyenv/versions")).glob(f"{version}.*"))
-    ]
-    for exe in cands:
-        if exe and subprocess.run([exe, "-c", "pass"], capture_output=True).returncode == 0:
-            return exe
-    return ""
-
-
-SERVERS = [
-    Server("gunicorn-20.1.0", "gunicorn", "20.1.0", "3.11", ("gunicorn==20.1.0", "joblib")),
-    Server("gunicorn-23.0.0", "gunicorn", "23.0.0", "3.11", ("gunicorn==23.0.0", "joblib")),
-    Server("gunicorn-27.0.1", "gunicorn", "27.0.1", "3.11", ("gunicorn==27.0.1", "joblib")),
-    Server(
-        "azmlinfsrv-1.5.1", "azmlinfsrv", "1.5.1", "3.11", ("azureml-inference-server-http==1.5.1", "joblib")
-    ),
-    # The 0.8/1.0 line resolves Flask 2.2 but the newest Werkzeug 3, whose missing __version__
-    # makes create_app.py print a traceback at every boot; pin the Werkzeug of that era.
-    Server(
-        "azmlinfsrv-1.0.0",
-        "azmlinfsrv",
-        "1.0.0",
-        "3.11",
-        ("azureml-inference-server-http==1.0.0", "werkzeug==2.2.3", "joblib"),
-    ),
-    Server(
-        "azmlinfsrv-0.8.4.2",
-        "azmlinfsrv",
-        "0.8.4.2",
-        "3.9",
-        ("azureml-inference-server-http==0.8.4.2", "werkzeug==2.2.3", "joblib"),
-    ),
-    # 0.7.x: the old layout (gunicorn lines without timestamps, messages printed twice: bare and as
-    # "<time> | root | INFO | <message>").
-    Server(
-        "azmlinfsrv-0.7.7",
-        "azmlinfsrv",
-        "0.7.7",
-        "3.9",
-        ("azureml-inference-server-http==0.7.7", "werkzeug==2.2.3", "joblib"),
-    ),
-]
+_python = python_for
 
 
 def ensure_venv(server: Server) -> bool:
@@ -126,6 +67,10 @@ def ensure_venv(server: Server) -> bool:
     want = "\n".join(server.requirements)
     if marker.exists() and marker.read_text() == want:
         return True
+    missing = [p for p in server.apt if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
+    if missing:
+        print(f"[lab] {server.name}: apt-get install {' '.join(missing)}", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-q", *missing], capture_output=True)
     py = _python(server.python)
     if not py:
         print(f"[lab] {server.name}: no python{server.python} found, skipping", file=sys.stderr)
@@ -150,7 +95,7 @@ def installed_versions(server: Server) -> dict[str, str]:
             str(server.bin / "python"),
             "-c",
             "import importlib.metadata as m, json, sys;"
-            "names=['gunicorn','azureml-inference-server-http','flask','werkzeug','joblib'];"
+            f"names={server.packages + ['flask', 'werkzeug']!r};"
             "out={}\n"
             "for n in names:\n"
             "    try: out[n]=m.version(n)\n"
@@ -176,7 +121,7 @@ class Scenario:
     label: str  # cause id or "healthy"
     description: str
     score: str = "healthy.py"
-    kinds: tuple[str, ...] = ("gunicorn", "azmlinfsrv")
+    kinds: tuple[str, ...] = ()  # the server kinds it runs on; () = every kind that does not skip it
     worker_class: str = "sync"  # gunicorn only
     workers: int = 1
     timeout: int | None = None  # gunicorn --timeout / azmlinfsrv WORKER_TIMEOUT
@@ -542,6 +487,11 @@ OVERRIDABLE = {"memory_mb": int, "timeout": int, "workers": int}
 OVERRIDABLE_ENV = ("SCORING_TIMEOUT_MS", "LAB_ALLOC_MB", "LAB_RUN_SECONDS")
 
 
+def runs_on(sc: Scenario, kind: Kind) -> bool:
+    """Whether a scenario applies to a server kind."""
+    return (kind.name in sc.kinds) if sc.kinds else sc.name not in kind.skip
+
+
 def parse_overrides(items: list[str]) -> dict[str, int | str]:
     """Parse `NAME=VALUE` items (memory_mb, timeout, workers, or an OVERRIDABLE_ENV variable)."""
     out: dict[str, int | str] = {}
@@ -812,36 +762,7 @@ http {{
 
 
 def server_command(server: Server, sc: Scenario, port: int, workdir: Path) -> tuple[list[str], dict]:
-    env = {"PYTHONUNBUFFERED": "1"}
-    if server.kind == "gunicorn":
-        cmd = [
-            str(server.bin / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(sc.workers),
-            "--worker-class",
-            sc.worker_class,
-            "--access-logfile",
-            "-",
-        ]
-        if sc.worker_class == "gthread":
-            cmd += ["--threads", "2"]
-        if sc.timeout is not None:
-            cmd += ["--timeout", str(sc.timeout)]
-        cmd += ["--chdir", str(workdir), "app:application"]
-    else:
-        cmd = [
-            str(server.bin / "azmlinfsrv"),
-            "--entry_script",
-            str(workdir / "score.py"),
-            "--port",
-            str(port),
-        ]
-        env["WORKER_COUNT"] = str(sc.workers)
-        if sc.timeout is not None:
-            env["WORKER_TIMEOUT"] = str(sc.timeout)
-    return cmd, env
+    return KINDS[server.kind].command(server, sc, port, workdir)
 
 
 def prepare_workdir(server: Server, sc: Scenario, tag: str = "") -> tuple[Path, dict]:
@@ -850,8 +771,8 @@ def prepare_workdir(server: Server, sc: Scenario, tag: str = "") -> tuple[Path, 
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     shutil.copy(LAB_DIR / "scores" / sc.score, workdir / "score.py")
-    if server.kind == "gunicorn":
-        shutil.copy(LAB_DIR / "apps" / "app.py", workdir / "app.py")
+    for name in KINDS[server.kind].app_files:
+        shutil.copy(LAB_DIR / "apps" / name, workdir / Path(name).name)
     env = {}
     models = workdir / "azureml-models" / "diabetes-model" / "1"
     if sc.model_dir in ("ok", "empty"):
@@ -889,7 +810,7 @@ def base_env() -> dict:
     return env
 
 
-def drive(sc: Scenario, url: str, proc: subprocess.Popen, client_timeout: float) -> list[dict]:
+def drive(sc: Scenario, url: str, body: str, client_timeout: float) -> list[dict]:
     results: list[dict] = []
     if sc.requests <= 0:
         return results
@@ -898,13 +819,13 @@ def drive(sc: Scenario, url: str, proc: subprocess.Popen, client_timeout: float)
         for _ in range(sc.requests):
             if time.monotonic() > deadline:
                 break
-            r = http("POST", url, sc.payload, timeout=client_timeout)
+            r = http("POST", url, body, timeout=client_timeout)
             r["at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
             results.append(r)
             time.sleep(0.3)
     else:
         with concurrent.futures.ThreadPoolExecutor(sc.concurrency) as ex:
-            futs = [ex.submit(http, "POST", url, sc.payload, client_timeout) for _ in range(sc.requests)]
+            futs = [ex.submit(http, "POST", url, body, client_timeout) for _ in range(sc.requests)]
             for f in futs:
                 results.append(f.result())
     return results
@@ -923,6 +844,7 @@ def run_scenario(
 ) -> dict:
     overrides = overrides or {}
     sc = with_overrides(sc, overrides)
+    kind = KINDS[server.kind]
     tag = f"-override-{os.getpid()}" if overrides else ""  # own workdir and cgroup, one per run
     out_dir = clean_case_dir(out_root / server.name / sc.name)
     log_path = out_dir / "input.log"
@@ -985,7 +907,8 @@ def run_scenario(
                     start_new_session=True,
                 )
             procs.append(p1)
-            truth["first_health"] = wait_healthy(f"http://127.0.0.1:{port}/", p1, sc.boot_wait)
+            first_url = f"http://127.0.0.1:{port}{kind.health_path}"
+            truth["first_health"] = wait_healthy(first_url, p1, sc.boot_wait)
             truth["first_pid"] = p1.pid
             with open(log_path, "wb") as log:
                 p2 = subprocess.Popen(
@@ -1025,10 +948,10 @@ def run_scenario(
             procs.append(p)
             seen: dict[int, str] = {}
             base = f"http://127.0.0.1:{port}"
-            health = wait_healthy(base + "/", p, sc.boot_wait)
+            health = wait_healthy(base + kind.health_path, p, sc.boot_wait)
             seen.update(pids_in_group(p.pid))
             truth["first_health_probe"] = health
-            score_url = base + "/score"
+            score_url = base + kind.score_path
             nginx = None
             if sc.front:
                 ndir = workdir / "nginx"
@@ -1050,16 +973,16 @@ def run_scenario(
                 )
                 procs.append(nginx)
                 truth["nginx_health"] = wait_healthy(f"http://127.0.0.1:{nport}/", nginx, 5)
-                score_url = f"http://127.0.0.1:{nport}/score"
+                score_url = f"http://127.0.0.1:{nport}{kind.score_path}"
                 truth["nginx_port"] = nport
                 truth["nginx_limit"] = limit + (f" (rate={sc.front_rate})" if sc.front == "limit_req" else "")
             if "LAB_PROBES" in sc.env and p.poll() is None:
                 truth["probes"] = []
                 for _ in range(int(sc.env["LAB_PROBES"])):
-                    truth["probes"].append(http("GET", base + "/", timeout=HEALTH_TIMEOUT))
+                    truth["probes"].append(http("GET", base + kind.health_path, timeout=HEALTH_TIMEOUT))
                     time.sleep(0.3)
             if p.poll() is None:
-                results = drive(sc, score_url, p, client_timeout)
+                results = drive(sc, score_url, kind.score_body(sc.payload), client_timeout)
             else:
                 results = []
             seen.update(pids_in_group(p.pid))
@@ -1127,13 +1050,13 @@ def run_scenario(
         "description": sc.description,
         "server": server.kind,
         "server_name": server.name,
-        "format": sc.format or server.kind,
+        "format": sc.format or kind.format or server.kind,
         "version": server.version,
         "installed": installed_versions(server) if sc.special != "missing_server" else {"python": "3.11"},
         "command": cmd if not cg else cg.wrap(cmd),
         "env": {k: v for k, v in env.items() if k not in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TERM")},
         "knobs": {
-            "worker_class": sc.worker_class if server.kind == "gunicorn" else "sync (azmlinfsrv)",
+            "worker_class": kind.worker_class or sc.worker_class,
             "workers": sc.workers,
             "worker_timeout_s": sc.timeout,
             "scoring_timeout_ms": int(sc.env["SCORING_TIMEOUT_MS"])
@@ -1245,7 +1168,7 @@ def main(argv: list[str] | None = None) -> int:
             print("server  ", s.name)
         print("server  ", dockerlab.SERVER_NAME, "(private dockerd, containers --network none)")
         for sc in [*SCENARIOS, *dockerlab.DOCKER_SCENARIOS]:
-            print("scenario", f"{sc.name:28} {sc.label:20} {','.join(sc.kinds)}")
+            print("scenario", f"{sc.name:28} {sc.label:20} {','.join(sc.kinds) or 'all'}")
         return 0
     unknown = (only - {s.name for s in [*SCENARIOS, *dockerlab.DOCKER_SCENARIOS]}) | (
         servers - {s.name for s in SERVERS} - {dockerlab.SERVER_NAME}
@@ -1302,7 +1225,7 @@ def main(argv: list[str] | None = None) -> int:
         for sc in SCENARIOS:
             if only and sc.name not in only:
                 continue
-            if server.kind not in sc.kinds:
+            if not runs_on(sc, KINDS[server.kind]):
                 continue
             t0 = time.monotonic()
             try:
