@@ -2,7 +2,9 @@
 
 A finding's summary is its rule's explain text (or title) with `{count}`, `{first_time}`,
 `{last_time}`, `{<matcher>_count}` and the matchers' named regex captures filled in; the linter
-checks templates against the same names.
+checks templates against the same names. Two format specs are known: `{code:exit}` writes an exit
+code with what it means (detect/exitcodes.py), and `{name:or=words}` writes the words when the
+capture was never seen (a rule whose matchers do not all capture it).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from diagnoser.detect.exitcodes import describe_exit
 from diagnoser.detect.rules import Rule
 
 FIXED_PLACEHOLDERS = ("count", "first_time", "last_time")
@@ -37,14 +40,15 @@ def fill_template(template: str, values: dict[str, str], captures: Sequence[str]
     except ValueError:
         return template
     out: list[str] = []
-    for literal, fname, spec, conv in parts:
+    for literal, fname, fspec, conv in parts:
         out.append(literal)
+        spec = fspec or ""
         if fname is None:
             continue
         if fname in values:
-            out.append(values[fname])
+            out.append(describe_exit(values[fname]) if spec == "exit" else values[fname])
         elif fname in captures:
-            out.append("?")
+            out.append(spec[3:] if spec.startswith("or=") else "?")
         else:
             out.append("{" + fname + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}")
     return "".join(out)
