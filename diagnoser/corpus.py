@@ -22,6 +22,7 @@ import yaml
 from diagnoser.errors import ConfigError, Location
 
 HEALTHY = "healthy"
+UNKNOWN = "unknown"  # the engine's answer for a crash no documented cause explains
 CASE_FILE = "case.yaml"
 CASE_KEYS = {"label", "secondary", "format", "origin", "source", "inputs", "notes"}
 
@@ -107,6 +108,11 @@ class Evaluation:
         return sum(o.correct for o in self.outcomes)
 
     @property
+    def wrong(self) -> int:
+        """Return how many cases got a cause that is not their label (silence and unknown are not wrong)."""
+        return sum(o.predicted not in (o.case.label, HEALTHY, UNKNOWN) for o in self.outcomes)
+
+    @property
     def accuracy(self) -> float:
         """Return the share of cases that were right."""
         return self.correct / len(self.outcomes) if self.outcomes else 0.0
@@ -141,7 +147,12 @@ def _case_from_dir(directory: Path, root: Path) -> Case:
     """Read one case folder."""
     path = directory / CASE_FILE
     loc = Location(str(path))
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = Location(str(path), mark.line + 1, mark.column + 1) if mark is not None else loc
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where) from None
     if not isinstance(data, dict):
         raise ConfigError("a case file must be a mapping", loc)
     unknown = set(data) - CASE_KEYS

@@ -6,11 +6,15 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from diagnoser.detect.classifier import POSSIBLE_SUMMARY
 from diagnoser.model import Evidence, Finding, Origin, Severity
 
 MAX_EVIDENCE = 10
 MAX_CONFIDENCE = 0.99
 AGREEMENT = 0.3  # classifier probability at which it counts as agreeing with a rule
+# The finding for a crash no documented cause explains (rules/crash-*.yaml): it stands only while no
+# other cause of at least medium severity is named, and the classifier may still speak beside it.
+FALLBACK = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,16 +103,20 @@ def order(entries: list[Ranked]) -> list[Ranked]:
 def combine(
     entries: list[Ranked], probabilities: Mapping[str, float], fallback: Finding | None
 ) -> list[Ranked]:
-    """Fold the classifier into the rules' entries: agreement raises confidence, and when no
-    rule fired its own sure finding stands alone."""
-    if not entries:
-        return merge([fallback]) if fallback is not None else []
+    """Fold the classifier into the rules' entries: agreement raises confidence, and when no rule
+    named a cause (at most the unexplained-crash fallback fired) its own finding stands beside it."""
     out = []
     for entry in entries:
         p = probabilities.get(entry.cause, 0.0)
         if p >= AGREEMENT:
             entry = replace(entry, origin=Origin.BOTH, confidence=round(_noisy_or([entry.confidence, p]), 3))
         out.append(entry)
+    if fallback is not None and all(e.cause == FALLBACK for e in entries):
+        if entries and fallback.severity.rank > Severity.LOW.rank:
+            # A rule saw the crash and found no cause for it: the classifier's word against that is only
+            # a lean, reported as "possible" beside the unexplained crash, never above it.
+            fallback = replace(fallback, severity=Severity.LOW, summary=POSSIBLE_SUMMARY)
+        out += merge([fallback])
     return out
 
 
@@ -121,4 +129,11 @@ def rank(
     entries = merge(findings)
     if probabilities is not None:
         entries = combine(entries, probabilities, classifier_finding)
-    return order(entries)
+    return order(_explained(entries))
+
+
+def _explained(entries: list[Ranked]) -> list[Ranked]:
+    """Drop the unexplained-crash fallback when another cause of at least medium severity explains it."""
+    if any(e.cause != FALLBACK and e.severity.rank >= Severity.MEDIUM.rank for e in entries):
+        return [e for e in entries if e.cause != FALLBACK]
+    return entries

@@ -49,6 +49,7 @@ def _as_dict(evaluation: Any) -> dict[str, Any]:
         "cases": len(evaluation.outcomes),
         "correct": evaluation.correct,
         "accuracy": round(evaluation.accuracy, 4),
+        "wrong": evaluation.wrong,
         "per_cause": {
             s.label: {
                 "support": s.support,
@@ -90,7 +91,9 @@ def _as_text(evaluation: Any) -> str:
     out += [
         f"  {o.case.id}: expected {o.case.label}, got {', '.join(o.causes) or 'nothing'}" for o in failures
     ]
-    out.append(f"accuracy: {evaluation.correct}/{len(evaluation.outcomes)} = {evaluation.accuracy:.1%}")
+    n = len(evaluation.outcomes)
+    out.append(f"accuracy: {evaluation.correct}/{n} = {evaluation.accuracy:.1%}")
+    out.append(f"wrong cause named: {evaluation.wrong}/{n} = {evaluation.wrong / n if n else 0:.1%}")
     return "\n".join(out) + "\n"
 
 
@@ -129,17 +132,20 @@ def eval_corpus(
         from diagnoser.learn import cross_validate, samples
 
         model = load_model()
-        validation = cross_validate(samples(cases), c=model.c if model is not None and model.c else None)
+        data = samples(cases)
+        c = model.c if model is not None and model.c else None
+        validation = [cross_validate(data, c=c), cross_validate(data, c=c, by="family")]
     if json_out:
-        data = _as_dict(evaluation)
+        report = _as_dict(evaluation)
         if validation is not None:
-            data["cross_validation"] = _cv_dict(validation)
-        write_stdout(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
+            report["cross_validation"] = _cv_dict(validation[0])
+            report["leave_one_family_out"] = _cv_dict(validation[1])
+        write_stdout(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
     else:
         title = "rules alone" if rules_only else "rules + classifier (shipped model)"
         write_stdout(f"engine: {title}\n" + _as_text(evaluation))
-        if validation is not None:
-            write_stdout("\n" + _cv_text(validation))
+        for run in validation or ():
+            write_stdout("\n" + _cv_text(run))
     return EXIT_OK
 
 
@@ -170,6 +176,7 @@ def _cv_dict(cv: Any) -> dict[str, Any]:
             per_cause[lbl][k] = {"precision": round(p, 4), "recall": round(r, 4)}
     return {
         "folds": cv.folds,
+        "split": cv.by,
         "c": cv.c,
         "threshold": cv.threshold,
         "accuracy": {k: round(_right(truth, answers[k]) / len(truth), 4) for k in ANSWER_KINDS},
@@ -183,19 +190,30 @@ def _cv_dict(cv: Any) -> dict[str, Any]:
 
 
 def _cv_text(cv: Any) -> str:
-    """Return the grouped cross-validation report: per-cause precision / recall for rules alone, the
+    """Return the cross-validation report: per-cause precision / recall for rules alone, the
     classifier alone and the combined engine, the accuracies, and every case the rules get wrong."""
-    from diagnoser.learn import precision_recall
+    from diagnoser.learn import precision_recall, wrong
 
     truth, answers = _cv_answers(cv)
     combined = answers["combined"]
     labels = sorted(set(truth) - {"healthy"}) + ["healthy"]
     width = max(len(lbl) for lbl in labels)
     n = len(truth)
-    groups = len({s.group for s in cv.samples})
+    if cv.by == "family":
+        families = sorted({s.family for s in cv.samples})
+        head = (
+            f"leave-one-family-out cross-validation on {n} cases in {len(families)} server / platform "
+            f"families ({', '.join(families)}); C={cv.c:g}, classifier threshold {cv.threshold}"
+        )
+    else:
+        groups = len({s.group for s in cv.samples})
+        head = (
+            f"grouped {cv.folds}-fold cross-validation on {n} cases in {groups} groups (lab: one group per "
+            f"scenario; others: one per source thread or page); C={cv.c:g}, "
+            f"classifier threshold {cv.threshold}"
+        )
     out = [
-        f"grouped {cv.folds}-fold cross-validation on {n} cases in {groups} groups (lab: one group per "
-        f"scenario; others: one per source thread or page); C={cv.c:g}, classifier threshold {cv.threshold}",
+        head,
         "",
         f"{'cause':<{width}}  support  rules P/R    classifier P/R  combined P/R",
     ]
@@ -211,7 +229,10 @@ def _cv_text(cv: Any) -> str:
     }
     for kind in ANSWER_KINDS:
         right = _right(truth, answers[kind])
-        out.append(f"{titles[kind]} accuracy: {right}/{n} = {right / n:.1%}")
+        bad = sum(wrong(t, a) for t, a in zip(truth, answers[kind], strict=True))
+        out.append(
+            f"{titles[kind]} accuracy: {right}/{n} = {right / n:.1%}; wrong cause {bad}/{n} = {bad / n:.1%}"
+        )
     noisy = [s.case.id for s, a in zip(cv.samples, combined, strict=True) if s.case.label == "healthy" != a]
     out.append(f"healthy cases given a diagnosis (combined): {len(noisy)}")
     out += [f"  {c}" for c in noisy]
@@ -238,15 +259,22 @@ def train(
     output: Annotated[Path, typer.Option(help="Where to write the model (JSON).")] = MODEL_OUT,
     folds: Annotated[int, typer.Option(min=2, help="Grouped cross-validation folds.")] = 5,
 ) -> int:
-    """Train the classifier (deterministic): choose C and the threshold by grouped cross-validation,
-    report rules / classifier / combined per cause, then fit on every case and save the JSON weights."""
+    """Train the classifier (deterministic): choose C and the threshold by leave-one-family-out
+    cross-validation (each server / platform family held out in turn), report it and grouped k-fold
+    per cause, then fit on every case and save the JSON weights."""
     from diagnoser.corpus import load_cases
     from diagnoser.learn import cross_validate, fit, samples, save
 
     data = samples(load_cases(corpus))
-    cv = cross_validate(data, folds)
+    cv = cross_validate(data, folds, by="family")
+    grouped = cross_validate(data, folds, c=cv.c)
     model = fit(data, cv.threshold, cv.c)
     save(model, output)
-    text = _cv_text(cv) + f"wrote {output} ({len(model.weights)} features, {len(model.classes)} classes)\n"
+    text = (
+        _cv_text(cv)
+        + "\n"
+        + _cv_text(grouped)
+        + f"wrote {output} ({len(model.weights)} features, {len(model.classes)} classes)\n"
+    )
     write_stdout(text)
     return EXIT_OK

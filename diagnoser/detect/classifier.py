@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,12 +24,55 @@ from diagnoser.model import Event, Evidence, Finding, Origin, Severity
 from diagnoser.paths import MODEL_PATH
 
 HEALTHY = "healthy"
+UNKNOWN = "unknown"  # the rules' fallback for an unexplained crash: never the classifier's to name
 FORMAT_VERSION = 1
 EVIDENCE_LINES = 5
-# A classifier-only diagnosis also needs its cause clearly ahead of the runner-up: when two causes
-# are nearly tied (a crash loop with no log: out of memory or init()?), neither is named and the
-# report lists the suspicious lines instead. A fixed prior, not tuned on the corpus.
+# The classifier speaks alone from the model's threshold (chosen by leave-one-family-out
+# cross-validation, learn.py) and only with a line that bears the cause's sign (SIGNS). It names the
+# cause at high severity only when it is also CONFIDENT and its cause is MARGIN times as likely as the
+# runner-up (two nearly tied causes, such as a crash loop with no log: out of memory or init()?);
+# otherwise its lean is a "possible" cause at low severity, below every rule. Fixed priors, not tuned.
 MARGIN = 1.5
+CONFIDENT = 0.5
+POSSIBLE_SUMMARY = (
+    "Not confirmed: no rule names this cause, and the wording of the lines below only leans towards it. "
+    "Check them before acting on it."
+)
+
+# What a line must be about for the classifier to quote it for a cause: any one of these tokens
+# (features.py: a concept "c:x", concepts found in the same line "c:x+y", or a typed field). A
+# cause the classifier names alone is always backed by a line a person recognises as about it;
+# a cause with no entry here is never named by the classifier alone. Concept pairs keep the
+# lexicon's order (features._LEXICON).
+SIGNS: dict[str, frozenset[str]] = {
+    "oom_worker_reboot": frozenset(
+        {"c:memory", "c:kill", "reason=oomkilled", "exit_code=137", "signal=9", "kind=oom_kill"}
+    ),
+    "gpu_out_of_memory": frozenset({"c:memory+gpu"}),
+    "gpu_unavailable": frozenset({"c:gpu"}),
+    "init_exception": frozenset({"c:exception+startup", "tb:startup"}),
+    "run_exception": frozenset({"c:exception+request", "tb:request", "c:http5xx"}),
+    "model_not_found": frozenset({"c:notfound+model"}),
+    "missing_dependency": frozenset({"c:dependency"}),
+    "request_timeout": frozenset({"c:timeout", "kind=worker_timeout"}),
+    "autoscale_lag": frozenset({"c:overload", "status=503", "status=429"}),
+    "scheduling_failure": frozenset({"c:schedule", "c:capacity"}),
+    "image_pull_failure": frozenset({"c:image"}),
+    "probe_failure": frozenset({"c:probe"}),
+    "port_in_use": frozenset({"c:port"}),
+    "permission_denied": frozenset({"c:permission"}),
+    "pod_evicted": frozenset({"c:evict"}),
+    "illegal_instruction": frozenset({"c:sigill"}),
+    "config_missing": frozenset({"c:config"}),
+    "volume_mount_failure": frozenset({"c:volume"}),
+    "dependency_unreachable": frozenset({"c:connect"}),
+}
+
+
+def bears_sign(cause: str, tokens: Collection[str]) -> bool:
+    """Return True when `tokens` (one line's, or a whole input's counts) hold a sign of `cause`."""
+    signs = SIGNS.get(cause)
+    return signs is not None and any(t in tokens for t in signs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +138,8 @@ def probabilities(model: LinearModel, vec: dict[str, float]) -> list[tuple[str, 
 
 
 def sure(p: float, runner_up: float, threshold: float) -> bool:
-    """Return True when a top probability `p` is enough for a classifier-only diagnosis."""
-    return p >= threshold and p >= MARGIN * runner_up
+    """Return True when a top probability `p` is enough for a high-severity classifier-only diagnosis."""
+    return p >= max(threshold, CONFIDENT) and p >= MARGIN * runner_up
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,23 +191,36 @@ class Classifier:
         return Verdict(dict(ranked), self._finding(*ranked[0], runner_up))
 
     def _finding(self, cause: str, p: float, runner_up: float = 0.0) -> Finding | None:
-        """Return a Finding for `cause`, or None when it is healthy, below the model's threshold, not
-        MARGIN times as likely as the runner-up, or no suspicious line speaks for it (a cause is never
-        named without a line to quote)."""
-        if cause == HEALTHY or not sure(p, runner_up, self.model.threshold) or not self.bag.suspicious:
+        """Return a Finding for `cause`: high severity when sure (CONFIDENT, and MARGIN times as likely
+        as the runner-up), "possible" at low severity otherwise; None for healthy or unknown, below the
+        model's threshold, or when no suspicious line bears the cause's sign (a cause is never named
+        without a line about it to quote)."""
+        if cause in (HEALTHY, UNKNOWN) or not self.bag.suspicious or p < self.model.threshold:
             return None
+        confident = sure(p, runner_up, self.model.threshold)
         evidence = self._evidence(cause)
         if not evidence:
             return None
+        if confident:
+            return Finding(
+                cause=cause,
+                rule=None,
+                origin=Origin.CLASSIFIER,
+                severity=Severity.HIGH,
+                confidence=round(p, 3),
+                title=cause,
+                summary="No rule matched, but the wording of the lines below is that of this cause.",
+                evidence=evidence,
+                count=self.bag.suspicious,
+            )
         return Finding(
             cause=cause,
             rule=None,
             origin=Origin.CLASSIFIER,
-            severity=Severity.HIGH,
+            severity=Severity.LOW,
             confidence=round(p, 3),
             title=cause,
-            summary=f"No rule matched; the classifier, trained on the labelled corpus, finds {cause} "
-            f"most likely (p={p:.2f}) from the wording of the lines below.",
+            summary=POSSIBLE_SUMMARY,
             evidence=evidence,
             count=self.bag.suspicious,
         )
@@ -175,11 +231,12 @@ class Classifier:
         weights = self.model.weights
         scored = []
         for event, toks in self.bag.evidence:
+            if not bears_sign(cause, toks):
+                continue
             # fsum: exact, so the result does not depend on the set's (hash-seeded) order, and
             # lines of equal weight keep their input order.
             weight = math.fsum(weights[t][index] for t in toks if t in weights)
-            if weight > 0:
-                scored.append((weight, event))
+            scored.append((weight, event))
         best = sorted(scored, key=lambda we: -we[0])[:EVIDENCE_LINES]
         return tuple(
             Evidence(e.source, e.line, e.text, ("classifier",), e.timestamp)

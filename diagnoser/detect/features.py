@@ -89,7 +89,7 @@ _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "memory",
         (
-            r"out of memory|memory (?:quota|limit|pressure|cgroup|exhaust|exceed|usage|leak)|\boom"
+            r"out of memory|memory (?:quota|limit|pressure|cgroup|exhaust|exceed|usage|leak)|(?<![\w-])oom"
             r"|outofmemory",
             r"heap|bad_alloc|cannot allocate|memoryerror|\bmem=|\bram\b|\br1[45]\b|resource:memory",
             r"(?:system|insufficient|more|enough|low|of|physical|available) memory",
@@ -175,6 +175,24 @@ _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("evict", (r"evict|ephemeral|disk ?pressure|low on resource|no space left",)),
     ("probe", (r"probe|liveness|readiness|health ?check|unhealthy|not ready",)),
+    (
+        "config",
+        (
+            r"secret|configmap|config ?map|environment variable|env var|placeholder|setting",
+            r"config(?:uration)? (?:key|file|value|error)|createcontainerconfigerror|field required",
+            r"required (?:key|field|variable)",
+        ),
+    ),
+    ("volume", (r"mount|volume|persistentvolumeclaim|\bpvc\b|\bnfs\b|attach",)),
+    (
+        "connect",
+        (
+            r"connection refused|econnrefused|(?:could not|couldn't|unable to|failed to|cannot) connect",
+            r"can't connect",
+            r"no such host|name or service not known|name resolution|unknownhost|getaddrinfo|enotfound",
+            r"communications link failure|no route to host|network is unreachable|dial tcp",
+        ),
+    ),
 )
 CONCEPTS: tuple[tuple[str, str], ...] = tuple((name, "|".join(alts)) for name, alts in _LEXICON)
 

@@ -232,6 +232,7 @@ class Describe(Block):
         self.states: list[tuple[RawLine, Rec, list[str]]] = []
         self.state: tuple[str, bool, dict[str, Any], int, RawLine, list[str]] | None = None
         self.restarts: int | None = None
+        self.ready: bool | None = None  # the container's "Ready:" line
         self.limits: dict[str, str] = {}
         self.res_part: tuple[str, int] | None = None
         self.cols: list[tuple[str, int]] | None = None
@@ -363,6 +364,8 @@ class Describe(Block):
             self.state = (val.lower(), key != "State", {}, indent, raw, [line.strip()])
         elif key == "Restart Count":
             self.restarts = to_int(val)
+        elif key == "Ready" and val in ("True", "False"):
+            self.ready = val == "True"
         elif key in ("Limits", "Requests"):
             self.res_part = ("limit" if key == "Limits" else "request", indent)
 
@@ -404,8 +407,11 @@ class Describe(Block):
                 )
             for raw, rec, lines in self.states:
                 k8s.add_restarts(rec, self.restarts, self.limits)
+                if self.ready is not None:
+                    rec.fields["ready"] = self.ready  # the container's readiness now, after its states
                 out.append(make_event(raw, rec, "\n".join(lines), raw.line + len(lines) - 1))
         self.states, self.container, self.restarts, self.limits, self.res_part = [], None, None, {}, None
+        self.ready = None
 
     def finish(self, out: list[Event]) -> list[RawLine]:
         """Emit the last container's states and the pod status (or the HPA's status)."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from diagnoser.model import Diagnosis, FixStep, Platform
+from diagnoser.model import Diagnosis, FixStep, Origin, Platform, Severity
 from diagnoser.options import PlanOptions
 from diagnoser.plan.observe import Observations
 
@@ -146,10 +146,13 @@ def plan_diagnoses(
         cause = catalogue.get(entry.cause)
         if cause is None:
             warnings.append(f"rule {entry.best.rule} names cause {entry.cause!r}, which the catalogue lacks")
+        title = cause.title if cause else entry.best.title
+        if entry.origin is Origin.CLASSIFIER and entry.severity is Severity.LOW:
+            title = f"Possible: {title}"  # the classifier's lean, not a finding (detect/classifier.py)
         diagnoses.append(
             Diagnosis(
                 cause=entry.cause,
-                title=cause.title if cause else entry.best.title,
+                title=title,
                 severity=entry.severity,
                 confidence=entry.confidence,
                 origin=entry.origin,

@@ -35,7 +35,9 @@ def test_events_answer_500(cli, k8s):
 def test_log_answer_503(cli, k8s):
     k8s.replay.faults = {"/log": "503"}
     r = run(cli)
-    assert r.code == 0, r.err  # the pod and its events alone name no cause
+    # The pod's status and events show the crash loop but not why: the unexplained-crash finding.
+    assert r.code == 1, r.err
+    assert [d["cause"] for d in r.json()["diagnoses"]] == ["unknown"]
     assert r.json()["warnings"] == [
         f"kubernetes: no log for {LOG}: the API server at {k8s.url} answered 503: "
         "etcdserver: request timed out (503)"
@@ -47,7 +49,8 @@ def test_log_timeout_is_a_warning_not_a_hang(cli, k8s):
     start = time.monotonic()
     r = run(cli)
     assert time.monotonic() - start < 20
-    assert r.code == 0, r.err
+    assert r.code == 1, r.err
+    assert [d["cause"] for d in r.json()["diagnoses"]] == ["unknown"]
     (warning,) = r.json()["warnings"]
     assert warning.startswith(f"kubernetes: no log for {LOG}: cannot reach the API server at {k8s.url}: ")
     assert "Read timed out" in warning

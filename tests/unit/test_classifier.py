@@ -7,7 +7,14 @@ from collections import Counter
 import orjson
 import pytest
 
-from diagnoser.detect.classifier import Classifier, model_from_dict, probabilities, vectorize
+from diagnoser.detect.classifier import (
+    POSSIBLE_SUMMARY,
+    Classifier,
+    bears_sign,
+    model_from_dict,
+    probabilities,
+    vectorize,
+)
 from diagnoser.detect.features import FeatureBag, mask, tokens
 from diagnoser.errors import ConfigError
 from diagnoser.model import Event, Evidence, Finding, Level, Origin, Severity
@@ -229,3 +236,48 @@ def test_classifier_names_no_cause_when_two_are_nearly_tied():
     top, second = sorted(verdict.probabilities.values(), reverse=True)[:2]
     assert top >= 0.3 and top < MARGIN * second
     assert verdict.finding is None
+
+
+def test_classifier_names_no_cause_without_a_line_that_bears_its_sign():
+    # The same weights, but the only suspicious line says nothing about memory or a kill: no finding.
+    model = model_from_dict(
+        {**TINY, "weights": {**TINY["weights"], "panic": [-3.0, 3.0]}, "idf": {**TINY["idf"], "panic": 1.0}}
+    )
+    clf = Classifier(model)
+    clf.feed(_event("panic: runtime error: invalid memory address or nil pointer dereference", 1))
+    verdict = clf.finish()
+    assert verdict.probabilities["oom_worker_reboot"] > 0.9
+    assert verdict.finding is None
+    assert bears_sign("oom_worker_reboot", {"c:memory"}) and not bears_sign(
+        "oom_worker_reboot", {"c:exception"}
+    )
+    assert not bears_sign("a_cause_without_signs", {"c:memory"})
+
+
+def test_an_unsure_lean_is_only_a_possible_cause_at_low_severity():
+    # threshold 0.3: above it the classifier speaks; below CONFIDENT (0.5) only as "possible".
+    model = model_from_dict(
+        {
+            **TINY,
+            "classes": ["healthy", "oom_worker_reboot", "run_exception"],
+            "threshold": 0.3,
+            "intercept": [0.0, 0.0, 0.0],
+            "weights": {"sigkill": [-0.1, 0.5, 0.2]},
+            "idf": {"sigkill": 1.0},
+        }
+    )
+    clf = Classifier(model)
+    clf.feed(_event("worker was sent SIGKILL", 1))
+    verdict = clf.finish()
+    p = verdict.probabilities["oom_worker_reboot"]
+    assert 0.3 <= p < 0.5
+    assert verdict.finding is not None
+    assert verdict.finding.severity is Severity.LOW
+    assert verdict.finding.summary == POSSIBLE_SUMMARY
+
+
+def test_the_classifier_never_names_unknown_or_healthy():
+    model = model_from_dict({**TINY, "classes": ["healthy", "unknown"]})
+    clf = Classifier(model)
+    clf.feed(_event("worker was sent SIGKILL! Perhaps out of memory", 1))
+    assert clf.finish().finding is None

@@ -78,3 +78,29 @@ def test_baseline_never_lowers_the_count_of_right_cases(tmp_path):
     four_of_six = Evaluation(tuple(_out("a_cause", ("a_cause",) if i < 4 else (), i) for i in range(6)))
     record_baseline(path, four_of_six)
     assert "min_correct: 4" in path.read_text()
+
+
+def test_wrong_counts_named_causes_that_are_not_the_label_but_not_silence_or_unknown():
+    evaluation = Evaluation(
+        [
+            _out("oom_worker_reboot", ("oom_worker_reboot",), 1),
+            _out("oom_worker_reboot", ("request_timeout",), 2),  # wrong
+            _out("init_exception", (), 3),  # silent: not wrong
+            _out("init_exception", ("unknown",), 4),  # unknown: not wrong
+            _out("unknown", ("init_exception",), 5),  # a cause where none fits: wrong
+            _out(HEALTHY, ("run_exception",), 6),  # wrong
+        ]
+    )
+    assert evaluation.wrong == 3
+
+
+def test_a_case_file_that_is_not_yaml_is_a_config_error_with_its_line(tmp_path):
+    case = tmp_path / "c"
+    case.mkdir()
+    (case / "input.log").write_text("x\n")
+    (case / "case.yaml").write_text(
+        "label: healthy\nnotes: the thread (issue 14): says so\ninputs: [input.log]\n"
+    )
+    with pytest.raises(ConfigError, match="not valid YAML") as err:
+        load_cases(tmp_path)
+    assert err.value.location is not None and err.value.location.line == 2

@@ -51,6 +51,10 @@ def test_describe_pod_states_limits_events():
     assert "Reason: OOMKilled" in last.message and "Exit Code: 137" in last.message
     assert (last.line, last.end_line) == (19, 23)
     assert sidecar.fields["container"] == "sidecar" and sidecar.fields["restart_count"] == 0
+    # Each state carries the container's readiness now (its "Ready:" line).
+    assert (
+        waiting.fields["ready"] is False and last.fields["ready"] is False and sidecar.fields["ready"] is True
+    )
     k8s = kinds(evs, "k8s_event")
     assert [e.fields["reason"] for e in k8s] == ["Scheduled", "Pulled", "BackOff"]
     assert k8s[2].fields["count"] == 25 and k8s[2].component == "kubelet"

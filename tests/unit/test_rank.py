@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnoser.detect.classifier import POSSIBLE_SUMMARY
 from diagnoser.model import Evidence, Finding, Origin, Severity
 from diagnoser.rank import rank
 
@@ -51,3 +52,28 @@ def test_supersede_cycle_falls_back_to_score_order():
     a = _finding("a_cause", 0.9, supersedes=("b_cause",))
     b = _finding("b_cause", 0.8, supersedes=("a_cause",))
     assert [r.cause for r in rank([b, a])] == ["a_cause", "b_cause"]
+
+
+def test_the_unexplained_crash_gives_way_to_any_cause_of_medium_severity_or_more():
+    crash = _finding("unknown", 0.5)
+    out = rank([crash, _finding("oom_worker_reboot", 0.6)])
+    assert [r.cause for r in out] == ["oom_worker_reboot"]
+    # A low-severity finding explains nothing: the crash stays, first.
+    out = rank([crash, _finding("autoscale_lag", 0.9, Severity.LOW)])
+    assert [r.cause for r in out] == ["unknown", "autoscale_lag"]
+
+
+def test_beside_the_unexplained_crash_the_classifier_is_only_a_possible_cause():
+    crash = _finding("unknown", 0.5)
+    sure = Finding(
+        "init_exception", None, Origin.CLASSIFIER, Severity.HIGH, 0.8, "init_exception", "x", (), 1
+    )
+    out = rank([crash], {"init_exception": 0.8}, sure)
+    assert [(r.cause, r.severity) for r in out] == [
+        ("unknown", Severity.HIGH),
+        ("init_exception", Severity.LOW),
+    ]
+    assert out[1].best.summary == POSSIBLE_SUMMARY
+    # With no rule at all, the sure classifier finding keeps its severity.
+    [alone] = rank([], {"init_exception": 0.8}, sure)
+    assert alone.severity is Severity.HIGH
