@@ -8,9 +8,8 @@ exception in init() or run() goes to uvicorn / Starlette as it would in a hand-w
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-
 import score
+from fastapi import FastAPI, Request
 
 
 @asynccontextmanager

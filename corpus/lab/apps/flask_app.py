@@ -6,9 +6,8 @@ score.run(). Nothing is caught here: an exception in run() goes to Flask, which 
 500 (https://flask.palletsprojects.com/en/stable/errorhandling/).
 """
 
-from flask import Flask, jsonify, request
-
 import score
+from flask import Flask, jsonify, request
 
 score.init()
 

@@ -2,7 +2,8 @@
 
 `waitress-serve --listen=127.0.0.1:P flask_app:app`, default logging (waitress-serve sets up
 the `waitress` logger at INFO on stderr; no access log, waitress has none without a WSGI
-middleware such as paste's TransLogger). Runner: https://docs.pylonsproject.org/projects/waitress/en/stable/runner.html
+middleware such as paste's TransLogger).
+Runner: https://docs.pylonsproject.org/projects/waitress/en/stable/runner.html
 """
 
 from __future__ import annotations
