@@ -11,7 +11,6 @@ caught here: an exception in setup() or predict() goes to LitServe.
 import argparse
 
 import litserve as ls
-
 import score
 
 
