@@ -845,6 +845,10 @@ def run_scenario(
     overrides = overrides or {}
     sc = with_overrides(sc, overrides)
     kind = KINDS[server.kind]
+    if sc.memory_mb and kind.memory_headroom_mb:  # the server's own footprint on top of the limit
+        sc = dataclasses.replace(sc, memory_mb=sc.memory_mb + kind.memory_headroom_mb)
+    if kind.boot_extra_s:  # a server whose own start-up takes longer
+        sc = dataclasses.replace(sc, boot_wait=sc.boot_wait + kind.boot_extra_s)
     tag = f"-override-{os.getpid()}" if overrides else ""  # own workdir and cgroup, one per run
     out_dir = clean_case_dir(out_root / server.name / sc.name)
     log_path = out_dir / "input.log"
@@ -972,7 +976,8 @@ def run_scenario(
                     start_new_session=True,
                 )
                 procs.append(nginx)
-                truth["nginx_health"] = wait_healthy(f"http://127.0.0.1:{nport}/", nginx, 5)
+                nginx_health = f"http://127.0.0.1:{nport}{kind.health_path}"  # the server's own probe
+                truth["nginx_health"] = wait_healthy(nginx_health, nginx, 5)
                 score_url = f"http://127.0.0.1:{nport}{kind.score_path}"
                 truth["nginx_port"] = nport
                 truth["nginx_limit"] = limit + (f" (rate={sc.front_rate})" if sc.front == "limit_req" else "")
