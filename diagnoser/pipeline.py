@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -25,7 +25,7 @@ from diagnoser.model import Collected, Event, EventKind, Evidence, InputStats, L
 from diagnoser.options import Files, Input, Lines, Options, Service
 from diagnoser.parse import ParsedLines, ParseStats, parse_lines, worker
 from diagnoser.plan import Observations, plan_diagnoses, select_platforms
-from diagnoser.rank import rank
+from diagnoser.rank import FALLBACK, MAX_EVIDENCE, Ranked, rank
 
 if TYPE_CHECKING:  # collection loads only when a service is asked for
     from diagnoser.collect.service import Outcome
@@ -179,6 +179,15 @@ def _suspicious(event: Event) -> bool:
     return event.level in (Level.ERROR, Level.CRITICAL) or event.fields.get("kind") == _TRACEBACK
 
 
+def _with_last_errors(entry: Ranked, last_errors: deque[Evidence]) -> Ranked:
+    """Return the unexplained-crash finding with the input's last error lines quoted beside its own:
+    when no documented cause fits, they are what a person reads next."""
+    seen = {(e.source, e.line) for e in entry.evidence}
+    extra = [e for e in last_errors if (e.source, e.line) not in seen]
+    evidence = sorted((*entry.evidence, *extra), key=lambda e: (e.source, e.line))[-MAX_EVIDENCE:]
+    return dataclasses.replace(entry, evidence=tuple(evidence))
+
+
 def _detect(reading: _Reading, options: Options) -> Report:
     """Detect, rank and plan over the reading's events, and build the report."""
     rules = options.rules if options.rules is not None else load_rules(lean=True)
@@ -187,17 +196,19 @@ def _detect(reading: _Reading, options: Options) -> Report:
     classifier = Classifier(model, gate=options.prefilter) if model is not None else None
     obs = Observations()
     suspicious: list[Evidence] = []
+    last_errors: deque[Evidence] = deque(maxlen=MAX_SUSPICIOUS)
     try:
         for event in reading.events:
             engine.feed(event)
             obs.feed(event)
             if classifier is not None:
                 classifier.feed(event)
-            if len(suspicious) < MAX_SUSPICIOUS and _suspicious(event):
+            if _suspicious(event):
                 # Quoted whole: the exits redact it, then clip it (a clipped secret may not match).
-                suspicious.append(
-                    Evidence(event.source, event.line, event.text, ("suspicious",), event.timestamp)
-                )
+                quoted = Evidence(event.source, event.line, event.text, ("suspicious",), event.timestamp)
+                if len(suspicious) < MAX_SUSPICIOUS:
+                    suspicious.append(quoted)
+                last_errors.append(quoted)
     finally:
         close = getattr(reading.events, "close", None)
         if close is not None:
@@ -208,6 +219,7 @@ def _detect(reading: _Reading, options: Options) -> Report:
         verdict.probabilities if verdict else None,
         verdict.finding if verdict else None,
     )
+    ranked = [_with_last_errors(r, last_errors) if r.cause == FALLBACK else r for r in ranked]
     platforms = select_platforms(obs.platforms, options.plan.platform)
     plan = plan_diagnoses(ranked, platforms, obs, options.plan)
     diagnoses = plan.diagnoses if options.top is None else plan.diagnoses[: options.top]

@@ -290,3 +290,18 @@ def test_exit_handlers_still_run_after_the_fast_exit(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert b"oom_worker_reboot" in proc.stdout
     assert marker.read_text() == "ran"
+
+
+def test_a_crash_no_cause_explains_is_unknown_with_the_exit_code_decoded_and_the_last_errors(cli):
+    log = (
+        b"web-1  | [2024-01-01 10:00:00 +0000] [7] [INFO] Booting worker with pid: 7\n"
+        b"web-1  | [2024-01-01 10:00:01 +0000] [7] [ERROR] native backend reported status 42\n"
+        b"web-1  | starting the scheduler\n"
+        b"web-1 exited with code 139\n"
+    )
+    r = cli("diagnose", "--json", "--rules-only", stdin=log)
+    assert r.code == 1, r.err
+    [d] = r.json()["diagnoses"]
+    assert d["cause"] == "unknown"
+    assert "139 (SIGSEGV, segmentation fault" in d["summary"]
+    assert [e["line"] for e in d["evidence"]] == [2, 4]  # the last error line beside the exit

@@ -25,6 +25,13 @@ AZML = re.compile(r"([A-Z]+) (/\S*) (\d{3}) (\d+(?:\.\d+)?)ms(?: (\d+))?\s*$")
 # AzureML front end / iot-server: RequestID: <id> Returned Status Code: 200 Total request time: 3.86s ...
 _FE = re.compile(r"RequestID: (\S+) Returned Status Code: (\d{3}) Total request time: (\S+)")
 _FE_IN = re.compile(r"Incoming request: +(\S+) ([A-Z]+) (\S+)")
+# uvicorn (and FastAPI, LitServe, MLflow, vLLM's API server behind it): uvicorn/logging.py AccessFormatter,
+# '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s' where the status is "504 Gateway
+# Timeout" and the level prefix is the level name and a colon padded to 9 ("INFO:     "); without colour
+# or level prefix in some configurations.
+UVICORN = re.compile(
+    r'(?:(INFO|WARNING|ERROR|DEBUG|CRITICAL):\s+)?(\S+) - "([A-Z]+) (\S+) (HTTP/[\d.]+)" (\d{3})(?: [^"\n]{0,40})?\s*$'
+)
 _GO_DUR = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)")
 _GO_UNIT_MS = {"h": 3600000.0, "m": 60000.0, "s": 1000.0, "ms": 1.0, "µs": 0.001, "us": 0.001, "ns": 1e-6}
 _ACCESS = EventKind.ACCESS  # set per access line: bound once, an EventKind.X lookup is slow (model.EventKind)
@@ -32,6 +39,23 @@ _ACCESS = EventKind.ACCESS  # set per access line: bound once, an EventKind.X lo
 
 def _level(status: int) -> Level:
     return Level.ERROR if status >= 500 else Level.WARNING if status >= 400 else Level.INFO
+
+
+def parse_uvicorn(text: str, rec: Rec) -> bool:
+    """Fill `rec` from a uvicorn access line; False if `text` is not one."""
+    m = UVICORN.match(text)
+    if m is None:
+        return False
+    f = rec.fields
+    f["kind"] = _ACCESS
+    f["host"] = m[2].rsplit(":", 1)[0] if m[2].count(":") == 1 else m[2]
+    f["method"], f["path"] = m[3], m[4]
+    status = int(m[6])
+    f["status"] = status
+    rec.level = _level(status)
+    rec.component = "uvicorn"
+    rec.message = text
+    return True
 
 
 def go_duration_ms(s: str) -> float | None:

@@ -471,6 +471,14 @@ def _access_by_address(parser: StreamParser, text: str, rec: Rec, st: _Source, d
     return False
 
 
+def _access_uvicorn(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
+    """A uvicorn access line: `INFO:     127.0.0.1:45138 - "POST /predict HTTP/1.1" 504 Gateway Timeout`."""
+    if ' - "' in text and access.parse_uvicorn(text, rec):
+        rec.format = "access"
+        return True
+    return False
+
+
 def _klog(parser: StreamParser, text: str, rec: Rec, st: _Source, depth: int) -> bool:
     """klog (kubelet, scheduler): `E1029 13:16:48.471488 4919 file.go:182] msg`."""
     if text[1:5].isdigit() and klog.parse(text, rec):
@@ -561,6 +569,10 @@ def _digit(c: str) -> bool:
     return c.isdigit()
 
 
+def _uvicorn_first(c: str) -> bool:
+    return c in "IWEDC" or c.isdigit() or c == "["
+
+
 def _event_row_start(c: str) -> bool:
     return c in _ROW_FIRST or c.isdigit()
 
@@ -584,6 +596,7 @@ CONTENT_FORMATS: tuple[tuple[str, First, Claim], ...] = (
     ("golog", _digit, _golog),
     ("access", _digit, _access_by_address),
     ("klog", "IWEF".__contains__, _klog),
+    ("access", _uvicorn_first, _access_uvicorn),
     ("kernel", None, _kernel),
     ("gunicorn", None, _gunicorn_bare),
     ("azmlinfsrv", None, _azmlinfsrv_config),

@@ -52,6 +52,27 @@ def test_ingress_and_nginx_access():
     assert ok.timestamp == datetime(2024, 3, 5, 10, 0, 2, tzinfo=UTC)
 
 
+def test_uvicorn_access_lines_with_and_without_the_level_prefix():
+    evs = parse_text(
+        'INFO:     127.0.0.1:45138 - "POST /invocations HTTP/1.1" 504 Gateway Timeout\n'
+        '10.0.0.7:4120 - "GET /health HTTP/1.1" 200\n'
+        "INFO:     Started server process [7]\n"
+        'INFO:     [::1]:5000 - "GET /favicon.ico HTTP/1.1" 404 Not Found\n'
+    )
+    timeout, ok, started, favicon = evs
+    assert timeout.fields == {
+        "kind": "access",
+        "host": "127.0.0.1",
+        "method": "POST",
+        "path": "/invocations",
+        "status": 504,
+    }
+    assert timeout.component == "uvicorn" and timeout.level == Level.ERROR and timeout.format == "access"
+    assert ok.fields["status"] == 200 and ok.level == Level.INFO
+    assert "kind" not in started.fields
+    assert favicon.fields["status"] == 404 and favicon.fields["host"] == "[::1]:5000"
+
+
 def test_azureml_frontend_lines():
     evs = parse_file("aci_frontend.log")
     acc = kinds(evs, "access")
