@@ -30,7 +30,8 @@ _FE_IN = re.compile(r"Incoming request: +(\S+) ([A-Z]+) (\S+)")
 # Timeout" and the level prefix is the level name and a colon padded to 9 ("INFO:     "); without colour
 # or level prefix in some configurations.
 UVICORN = re.compile(
-    r'(?:(INFO|WARNING|ERROR|DEBUG|CRITICAL):\s+)?(\S+) - "([A-Z]+) (\S+) (HTTP/[\d.]+)" (\d{3})(?: [^"\n]{0,40})?\s*$'
+    r"(?:(INFO|WARNING|ERROR|DEBUG|CRITICAL):\s+)?"
+    r'(\S+) - "([A-Z]+) (\S+) (HTTP/[\d.]+)" (\d{3})(?: [^"\n]{0,40})?\s*$'
 )
 _GO_DUR = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)")
 _GO_UNIT_MS = {"h": 3600000.0, "m": 60000.0, "s": 1000.0, "ms": 1.0, "µs": 0.001, "us": 0.001, "ns": 1e-6}
