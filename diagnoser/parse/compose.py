@@ -8,7 +8,11 @@ name (`web-1`, or `app-web-1` in early v2). Width is the longest name + 1 (v2) o
 prefix always has at least one space of padding before `|`.
 
 To stay strict (`a | b` and table rows are not prefixes), the name must end in the replica index
-compose gives every container (`_1`, `-1`) or be wrapped in an ANSI colour code.
+compose gives every container (`_1`, `-1`), be wrapped in an ANSI colour code, or be a lower-case
+container name that is not a log level padded by 3+ spaces: a service with `container_name:` set
+(common in self-hosted stacks: `grafana     | ...`, `grafana exited with code 1`) has no index, and its
+padding, to the width of the longest name, is what a shell pipe (`web | grep`) or a two-column table
+(`name  | value`) does not have. (The longest name of a v2 paste, padded by one space, stays unread.)
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ PREFIX = re.compile(
     r"(?:(\x1b?\[[0-9;]*m))?([A-Za-z0-9][\w.\-]*?)( +)\|(?:\x1b?\[0?m)?(?: |$)(?:\x1b?\[0?m)?"
 )
 _INDEX = re.compile(r"[\w.\-]*[-_]\d+")
+_CONTAINER_NAME = re.compile(r"[a-z][a-z0-9_.\-]*")
+_LEVELS = frozenset({"trace", "debug", "info", "notice", "warn", "warning", "error", "critical", "fatal"})
 
 
 def deframe(text: str, rec: Rec) -> str | None:
@@ -33,7 +39,11 @@ def deframe(text: str, rec: Rec) -> str | None:
     if m is None:
         return None
     name = m[2]
-    if m[1] is None and _INDEX.fullmatch(name) is None:
+    if (
+        m[1] is None
+        and _INDEX.fullmatch(name) is None
+        and (len(m[3]) < 3 or _CONTAINER_NAME.fullmatch(name) is None or name in _LEVELS)
+    ):
         return None
     rec.format = "compose"
     rec.fields["service"] = name

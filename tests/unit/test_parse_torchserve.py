@@ -107,6 +107,15 @@ def test_compose_prefixes_sub_sources_and_nested_formats():
 def test_compose_lookalikes_stay_plain():
     evs = parse_file("compose_lookalikes.txt")
     assert not any(e.format == "compose" or "service" in e.fields for e in evs)
-    for line in ("a | b", "foo_bar | baz", "x  |", "| web-1 | Running |"):
+    for line in ("a | b", "foo_bar | baz", "x  |", "| web-1 | Running |", "error     | disk full"):
         (ev,) = parse_text(line)
         assert ev.format == "plain", line
+
+
+def test_compose_container_names_without_an_index_when_padded():
+    # container_name: grafana -> no replica index; compose pads it to the longest name's width.
+    (ev,) = parse_text(
+        "grafana     | mkdir: cannot create directory '/var/lib/grafana/plugins': Permission denied"
+    )
+    assert ev.format == "compose" and ev.fields["service"] == "grafana"
+    assert ev.message == "mkdir: cannot create directory '/var/lib/grafana/plugins': Permission denied"
