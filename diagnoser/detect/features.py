@@ -32,6 +32,7 @@ MAX_MESSAGE = 400  # characters of a message that are tokenised
 # Record kinds that say a failure by their structure, and the kinds compared per event, bound once:
 # on Python 3.11 an EventKind.X lookup costs about three function calls (see model.EventKind).
 _ACCESS, _WORKER_BOOT, _K8S_EVENT = EventKind.ACCESS, EventKind.WORKER_BOOT, EventKind.K8S_EVENT
+_TRACEBACK = EventKind.TRACEBACK
 FAILURE_KINDS = frozenset(
     {
         EventKind.TRACEBACK,
@@ -211,20 +212,6 @@ _STRONG = "|".join(
         r"\bat=error|level\"?\s?[:=]\s?\"?(?:error|fatal)",
     )
 )
-# Frames of a traceback that say when it happened: while starting (loading the model) or while serving.
-_STARTUP_FRAMES = "|".join(
-    (
-        r"^(?:<module>|init|__init__|initiali[sz]e|setup|startup|lifespan|load\w*|_load\w*|import_module",
-        r"_call_with_frames_removed|exec_module|create_app|main|build\w*)$",
-    )
-)
-_REQUEST_FRAMES = "|".join(
-    (
-        r"^(?:run|predict\w*|infer\w*|__call__|handle\w*|dispatch_request|full_dispatch_request|wsgi_app",
-        r"forward|score\w*|generate\w*|preprocess|postprocess|inference|app|call_next|run_endpoint_function",
-        r"view_func|invoke\w*)$",
-    )
-)
 
 
 @cache
@@ -237,8 +224,6 @@ def _compiled() -> SimpleNamespace:
         text_info=re.compile(_TEXT_INFO),
         key_value=re.compile(_KEY_VALUE),
         strong=re.compile(_STRONG, re.I),
-        startup_frames=re.compile(_STARTUP_FRAMES),
-        request_frames=re.compile(_REQUEST_FRAMES),
     )
 
 
@@ -309,20 +294,12 @@ def text_of(event: Event) -> str:
 
 
 def phase(event: Event) -> list[str]:
-    """Return tb:startup or tb:request for a traceback whose innermost telling frame says when it
-    was raised (while starting and loading, or while serving a request)."""
-    functions = event.fields.get("functions")
-    if event.fields.get("kind") != EventKind.TRACEBACK or not functions:
+    """Return tb:startup or tb:request for a traceback whose frames say when it was raised (the
+    parser's `phase` field, parse/traceback.py)."""
+    value = event.fields.get("phase")
+    if event.fields.get("kind") != _TRACEBACK or value is None:
         return []
-    rx = _compiled()
-    for fn in reversed(functions):
-        if not isinstance(fn, str):
-            continue
-        if rx.request_frames.match(fn):
-            return ["tb:request"]
-        if rx.startup_frames.match(fn):
-            return ["tb:startup"]
-    return []
+    return [f"tb:{value}"]
 
 
 def structured(event: Event) -> list[str]:

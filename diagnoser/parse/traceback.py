@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from diagnoser.lazy import LazyRegex
 from diagnoser.model import Event, EventKind, Level, RawLine
 from diagnoser.parse import escapes
 from diagnoser.parse.base import MAX_RECORD, MAX_RECORD_LINES, MAX_TEXT, Rec, cap, make_event
@@ -14,6 +15,32 @@ _FRAME = re.compile(r'\s+File "(.*?)", line (\d+)(?:, in (.*))?')
 _EXC = re.compile(r"([A-Za-z_][\w.]*)(?:: ?(.*))?$", re.S)
 MAX_FRAMES = 200
 MAX_MESSAGE_LINES = 500  # lines of one multi-line exception message kept in the record
+
+
+# Frames of a traceback that say when it was raised: while starting (importing, loading the model, a
+# lifespan or setup hook) or while serving a request. Names across servers: azmlinfsrv init/run,
+# FastAPI lifespan, LitServe / cog setup and predict, KServe load / predict, BentoML __init__ / api
+# methods, TorchServe initialize / handle, Flask full_dispatch_request, Starlette call_next.
+_STARTUP_FRAMES = LazyRegex(
+    r"^(?:<module>|init|__init__|initiali[sz]e|setup|startup|lifespan|load\w*|_load\w*|import_module"
+    r"|_call_with_frames_removed|exec_module|create_app|main|build\w*)$"
+)
+_REQUEST_FRAMES = LazyRegex(
+    r"^(?:run|predict\w*|infer\w*|__call__|handle\w*|dispatch_request|full_dispatch_request|wsgi_app"
+    r"|forward|score\w*|generate\w*|preprocess|postprocess|inference|app|call_next|run_endpoint_function"
+    r"|view_func|invoke\w*)$"
+)
+
+
+def frames_phase(functions: list[str]) -> str | None:
+    """Return "startup" or "request" from the innermost frame whose function says when a traceback
+    was raised, or None when no frame says."""
+    for fn in reversed(functions):
+        if _REQUEST_FRAMES.match(fn):
+            return "request"
+        if _STARTUP_FRAMES.match(fn):
+            return "startup"
+    return None
 
 
 def is_start(msg: str) -> bool:
@@ -158,6 +185,9 @@ class Traceback:
         f["exceptions"] = self.exceptions
         f["functions"] = self.functions
         f["files"] = self.files
+        phase = frames_phase(self.functions)
+        if phase is not None:
+            f["phase"] = phase  # the lifecycle phase the frames say it was raised in
         if rec.level is None or rec.level in (Level.DEBUG, Level.INFO):
             rec.level = Level.ERROR
         rec.message = "\n".join(self.messages)

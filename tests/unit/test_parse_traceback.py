@@ -70,3 +70,31 @@ def test_trailing_blank_line_is_absorbed_and_bounded():
     assert len(evs[0].text) <= 20000 and len(evs[0].fields["files"]) <= 200
     assert evs[-1].message == "ok"
     assert sum(1 for e in kinds(evs, "traceback")) >= 1
+
+
+def test_the_phase_comes_from_the_innermost_frame_that_says_when_it_was_raised():
+    (startup,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/src/cog/server/worker.py", line 120, in _run\n'
+        "    self._predictor.setup()\n"
+        '  File "/src/predict.py", line 12, in setup\n'
+        "    self.model = load(self.weights)\n"
+        '  File "/src/helpers.py", line 3, in normalise\n'
+        "    raise ValueError('bad weights')\n"
+        "ValueError: bad weights\n"
+    )
+    assert startup.fields["phase"] == "startup"  # normalise says nothing; setup does
+    (request,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/app/main.py", line 40, in predict\n'
+        "    return model(x)\n"
+        "RuntimeError: shape mismatch\n"
+    )
+    assert request.fields["phase"] == "request"
+    (silent,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/app/x.py", line 4, in helper\n'
+        "    f()\n"
+        "RuntimeError: x\n"
+    )
+    assert "phase" not in silent.fields
