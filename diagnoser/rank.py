@@ -112,9 +112,13 @@ def combine(
             entry = replace(entry, origin=Origin.BOTH, confidence=round(_noisy_or([entry.confidence, p]), 3))
         out.append(entry)
     if fallback is not None and all(e.cause == FALLBACK for e in entries):
-        if entries and fallback.severity.rank > Severity.LOW.rank:
-            # A rule saw the crash and found no cause for it: the classifier's word against that is only
-            # a lean, reported as "possible" beside the unexplained crash, never above it.
+        if (
+            any(e.severity.rank >= Severity.HIGH.rank for e in entries)
+            and fallback.severity.rank > Severity.LOW.rank
+        ):
+            # A rule saw the crash itself (an exit code, a crash loop, a fatal signal) and found no cause
+            # for it: the classifier's word against that is only a lean, reported as "possible" beside
+            # the unexplained crash, never above it. A mere error report (medium) does not outweigh it.
             fallback = replace(fallback, severity=Severity.LOW, summary=POSSIBLE_SUMMARY)
         out += merge([fallback])
     return out

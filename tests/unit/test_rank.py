@@ -74,6 +74,11 @@ def test_beside_the_unexplained_crash_the_classifier_is_only_a_possible_cause():
         ("init_exception", Severity.LOW),
     ]
     assert out[1].best.summary == POSSIBLE_SUMMARY
+    # An error report (a medium fallback) is weaker than a crash: a sure classifier finding outranks it.
+    report = _finding("unknown", 0.4, Severity.MEDIUM)
+    assert [(r.cause, r.severity) for r in rank([report], {"init_exception": 0.8}, sure)] == [
+        ("init_exception", Severity.HIGH)
+    ]
     # With no rule at all, the sure classifier finding keeps its severity.
     [alone] = rank([], {"init_exception": 0.8}, sure)
     assert alone.severity is Severity.HIGH
