@@ -9,7 +9,10 @@ inference runs in that many worker processes apart from the main one, "parallel 
 https://mlserver.readthedocs.io/en/latest/user-guide/parallel-inference.html). Health: the V2 model
 readiness `GET /v2/models/NAME/ready`; scoring: `POST /v2/models/NAME/infer` with one FP64 input
 named after the lab payload's key (https://kserve.github.io/website/docs/concepts/architecture/
-data-plane/v2-protocol).
+data-plane/v2-protocol). Note `run-typeerror`: the string feature is sent as FP64 data as a client
+would, so the runtime's NumpyCodec.decode_input() raises `ValueError: could not convert string to
+float: 'a'` inside predict() before score.run() is called: still the request's own exception in the
+model's predict (500), not run()'s TypeError.
 """
 
 from __future__ import annotations
