@@ -845,6 +845,10 @@ def run_scenario(
     overrides = overrides or {}
     sc = with_overrides(sc, overrides)
     kind = KINDS[server.kind]
+    if sc.memory_mb and kind.memory_headroom_mb:  # the server's own footprint on top of the limit
+        sc = dataclasses.replace(sc, memory_mb=sc.memory_mb + kind.memory_headroom_mb)
+    if kind.boot_extra_s:  # a server whose own start-up takes longer
+        sc = dataclasses.replace(sc, boot_wait=sc.boot_wait + kind.boot_extra_s)
     tag = f"-override-{os.getpid()}" if overrides else ""  # own workdir and cgroup, one per run
     out_dir = clean_case_dir(out_root / server.name / sc.name)
     log_path = out_dir / "input.log"

@@ -74,6 +74,15 @@ class Kind:
     skip: frozenset[str] = field(default_factory=frozenset)
     worker_class: str = ""  # what meta.yaml's knobs.worker_class says
     format: str = ""  # the corpus `format` of its log (default: the kind's name)
+    # Added to a scenario's memory limit: what the server itself needs beyond a plain Python worker
+    # (e.g. a JVM frontend), so an oom-* scenario's allocation, not the server's boot, is what the
+    # kernel kills.
+    memory_headroom_mb: int = 0
+    # Seconds added to every scenario's boot wait, for servers whose own start-up is slower than a
+    # plain Python worker's (`mlflow models serve` imports MLflow twice, in its CLI and in the
+    # uvicorn app it execs): else oom-init's 5 s window ends before init() even runs. The wait ends
+    # as soon as the server answers its health probe or exits, so it only lengthens a hang.
+    boot_extra_s: float = 0.0
 
 
 def _discover() -> tuple[dict[str, Kind], list[Server]]:
