@@ -976,7 +976,7 @@ def run_scenario(
                     start_new_session=True,
                 )
                 procs.append(nginx)
-                truth["nginx_health"] = wait_healthy(f"http://127.0.0.1:{nport}/", nginx, 5)
+                truth["nginx_health"] = wait_healthy(f"http://127.0.0.1:{nport}{kind.health_path}", nginx, 5)
                 score_url = f"http://127.0.0.1:{nport}{kind.score_path}"
                 truth["nginx_port"] = nport
                 truth["nginx_limit"] = limit + (f" (rate={sc.front_rate})" if sc.front == "limit_req" else "")
