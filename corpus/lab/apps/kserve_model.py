@@ -1,7 +1,7 @@
 """A KServe custom model (kserve.Model) that serves an Azure ML style score.py (init()/run()).
 
-As in KServe's "custom model" guide (https://kserve.github.io/website/docs/model-serving/predictive-
-inference/frameworks/custom-predictor): the script parses KServe's own argument parser, builds the
+As in KServe's "custom model" guide (https://kserve.github.io/website/latest/modelserving/v1beta1/
+custom/custom_model/): the script parses KServe's own argument parser, builds the
 model, calls load() and hands it to `kserve.ModelServer().start([model])`. load() calls score.init(),
 predict() calls score.run() on the v1 request (`{"instances": ...}`, handed to run() under the key
 score.py reads, "data"; any other key is passed through unchanged). Nothing is caught here: an

@@ -1,12 +1,12 @@
 """BentoML: a `@bentoml.service` class around score.py (corpus/lab/apps/service.py) started with
 `bentoml serve service:DiabetesModel --port P` in its folder.
 
-https://docs.bentoml.com/en/latest/reference/bentoml/bento-build-options.html and `bentoml serve --help`
+https://docs.bentoml.com/en/latest/reference/bentoml/cli.html and `bentoml serve --help`
 (the CLI has no worker or timeout flag). Workers and the request timeout are service configuration
 (`@bentoml.service(workers=..., traffic={"timeout": ...})`, defaults 1 and 60 s: bentoml/_internal/
 configuration/v2/default_configuration.yaml, https://docs.bentoml.com/en/latest/reference/bentoml/
 configurations.html); the service takes them from Bento arguments, `--arg workers=N --arg timeout=S`
-(`bentoml.use_arguments`, https://docs.bentoml.com/en/latest/build-with-bentoml/bento-arguments.html),
+(`bentoml.use_arguments`, https://docs.bentoml.com/en/latest/build-with-bentoml/template-arguments.html),
 given only when a scenario sets them. (A `BENTOML_CONFIG` file with `version: 2` / `services:` is
 rejected at import by 1.4.40: "Key 'version' error: <lambda>(2) should evaluate to True".)
 Health: `GET /readyz`; scoring: `POST /predict` with `{"data": ...}` (the API's parameter names are

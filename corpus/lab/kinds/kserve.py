@@ -2,12 +2,12 @@
 `kserve.ModelServer().start([model])` (corpus/lab/apps/kserve_model.py), v1 protocol.
 
 Run as its docs show a custom model: `python model.py --http_port P --model_name NAME [--workers W]`
-(https://kserve.github.io/website/docs/model-serving/predictive-inference/frameworks/custom-predictor;
+(https://kserve.github.io/website/latest/modelserving/v1beta1/custom/custom_model/;
 flags: `kserve/model_server.py` `parser`, `--workers` "The number of uvicorn workers for
 multi-processing", default 1). The gRPC server stays on (default `--enable_grpc True`, port 8081), as
 a user who does not touch it would have it. Health: the v1 model readiness `GET /v1/models/NAME`;
 scoring: `POST /v1/models/NAME:predict` with `{"instances": ...}`
-(https://kserve.github.io/website/docs/concepts/architecture/data-plane/v1-protocol).
+(https://kserve.github.io/website/latest/modelserving/data_plane/v1_protocol/).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 The Serve config file is how a port, a request timeout and a replica count are given to `serve run`
 (the CLI has no port flag): https://docs.ray.io/en/latest/serve/production-guide/config.html
 (`http_options.host` / `port`, default 8000; `http_options.request_timeout_s`, default: none, "End-to-end
-timeout for HTTP requests"; per deployment `num_replicas`, default 1). The lab writes it into the
+timeout for HTTP requests"; per deployment `num_replicas`, default 1:
+https://docs.ray.io/en/latest/serve/configure-serve-deployment.html). The lab writes it into the
 scenario folder: host 127.0.0.1, the lab's port, `num_replicas` = the scenario's workers, and
 `request_timeout_s` only when the scenario sets a timeout. `PYTHONPATH` is the scenario folder, so
 the replicas (Ray worker processes, which inherit the environment of the local Ray instance) import
