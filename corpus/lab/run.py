@@ -845,6 +845,8 @@ def run_scenario(
     overrides = overrides or {}
     sc = with_overrides(sc, overrides)
     kind = KINDS[server.kind]
+    if sc.memory_mb and kind.memory_headroom_mb:  # the server's own footprint on top of the limit
+        sc = dataclasses.replace(sc, memory_mb=sc.memory_mb + kind.memory_headroom_mb)
     tag = f"-override-{os.getpid()}" if overrides else ""  # own workdir and cgroup, one per run
     out_dir = clean_case_dir(out_root / server.name / sc.name)
     log_path = out_dir / "input.log"
@@ -949,6 +951,8 @@ def run_scenario(
             seen: dict[int, str] = {}
             base = f"http://127.0.0.1:{port}"
             health = wait_healthy(base + kind.health_path, p, sc.boot_wait)
+            if kind.settle_s and p.poll() is None:  # its probe answers before the model is loaded
+                time.sleep(kind.settle_s)
             seen.update(pids_in_group(p.pid))
             truth["first_health_probe"] = health
             score_url = base + kind.score_path

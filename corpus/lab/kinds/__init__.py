@@ -74,6 +74,13 @@ class Kind:
     skip: frozenset[str] = field(default_factory=frozenset)
     worker_class: str = ""  # what meta.yaml's knobs.worker_class says
     format: str = ""  # the corpus `format` of its log (default: the kind's name)
+    # Added to a scenario's memory limit: what the server itself needs beyond a plain Python worker
+    # (e.g. a JVM frontend), so an oom-* scenario's allocation, not the server's boot, is what the
+    # kernel kills.
+    memory_headroom_mb: int = 0
+    # Seconds to wait after the health probe first answers 200, before traffic, for servers whose
+    # health endpoint answers before their workers have loaded the model (TorchServe's /ping).
+    settle_s: float = 0.0
 
 
 def _discover() -> tuple[dict[str, Kind], list[Server]]:
