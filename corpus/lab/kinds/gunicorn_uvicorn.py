@@ -51,4 +51,14 @@ SERVERS = [
         "3.11",
         ("gunicorn==23.0.0", "uvicorn==0.54.0", "fastapi==0.163.2", "joblib"),
     ),
+    # An older, much-deployed stack (mid-2023, the tiangolo/uvicorn-gunicorn-fastapi image era):
+    # gunicorn 20.1's kill lines ("terminated due to signal N"), uvicorn 0.22, FastAPI 0.95
+    # (lifespan= exists since 0.93) on pydantic 1.
+    Server(
+        "gunicorn-uvicorn-20.1.0",
+        "gunicorn-uvicorn",
+        "20.1.0",
+        "3.11",
+        ("gunicorn==20.1.0", "uvicorn==0.22.0", "fastapi==0.95.2", "joblib"),
+    ),
 ]
