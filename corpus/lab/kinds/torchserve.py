@@ -89,6 +89,12 @@ def command(server: Server, sc, port: int, workdir: Path) -> tuple[list[str], di
     # /tmp/.ts.sock.<port> and the extracted /tmp/models/<id>/, still use java.io.tmpdir=/tmp).
     tmp = workdir / "tmp"
     tmp.mkdir(exist_ok=True)
+    if getattr(sc, "special", None) == "port_in_use":
+        # Two TorchServes sharing one network namespace, each with its own /tmp (two containers of
+        # a pod, or host networking): each process gets a temp dir of its own, so the second one
+        # does not stop at the first one's pid file ("TorchServe is already running, ...", exit 1,
+        # which is what a second start in the SAME /tmp prints) but really tries the taken port.
+        cmd = ["sh", "-c", 'TMPDIR="$(mktemp -d -p "$0")" exec "$@"', str(tmp), *cmd]
     return cmd, {"PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp)}
 
 
@@ -106,9 +112,6 @@ KIND = Kind(
     # GET /ping answers "Healthy" as soon as the frontend is up, while the worker is still
     # importing torch (2-4 s here) and even while it crash-loops: wait for the first worker load.
     settle_s=6.0,
-    # port-in-use: the second `torchserve --start` finds the first one's pid file and prints
-    # "TorchServe is already running, please use torchserve --stop to stop TorchServe." (exit 1)
-    # without trying the port: that is what starting a second TorchServe on a taken host prints.
 )
 SERVERS = [
     Server(
