@@ -135,4 +135,24 @@ SERVERS = [
         ),
         apt=("openjdk-17-jre-headless",),
     ),
+    # The last line before token authorization (0.11.0): no --disable-token-auth, no key_file.json.
+    # Its base_handler.py does `from pkg_resources import packaging`: without a setuptools that
+    # still ships pkg_resources (< 81; torch 2.13 needs >= 77.0.3) every worker dies with
+    # `ModuleNotFoundError: No module named 'pkg_resources'`.
+    Server(
+        "torchserve-0.10.0",
+        "torchserve",
+        "0.10.0",
+        "3.11",
+        (
+            "torchserve==0.10.0",
+            "torch-model-archiver==0.10.0",
+            "torch==2.13.0",
+            "setuptools==80.9.0",
+            "pyyaml",
+            "numpy",
+            "joblib",
+        ),
+        apt=("openjdk-17-jre-headless",),
+    ),
 ]
