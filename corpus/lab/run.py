@@ -953,6 +953,8 @@ def run_scenario(
             seen: dict[int, str] = {}
             base = f"http://127.0.0.1:{port}"
             health = wait_healthy(base + kind.health_path, p, sc.boot_wait)
+            if kind.settle_s and p.poll() is None:  # its probe answers before the model is loaded
+                time.sleep(kind.settle_s)
             seen.update(pids_in_group(p.pid))
             truth["first_health_probe"] = health
             score_url = base + kind.score_path

@@ -83,6 +83,9 @@ class Kind:
     # uvicorn app it execs): else oom-init's 5 s window ends before init() even runs. The wait ends
     # as soon as the server answers its health probe or exits, so it only lengthens a hang.
     boot_extra_s: float = 0.0
+    # Seconds to wait after the health probe first answers 200, before traffic, for servers whose
+    # health endpoint answers before their workers have loaded the model (TorchServe's /ping).
+    settle_s: float = 0.0
 
 
 def _discover() -> tuple[dict[str, Kind], list[Server]]:

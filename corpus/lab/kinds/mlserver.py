@@ -7,12 +7,13 @@ https://mlserver.readthedocs.io/en/latest/reference/settings.html (settings.json
 8080; `grpc_port` 8081 and `metrics_port` 8082 left at their defaults; `parallel_workers`, default 1:
 inference runs in that many worker processes apart from the main one, "parallel inference",
 https://mlserver.readthedocs.io/en/latest/user-guide/parallel-inference.html). Health: the V2 model
-readiness `GET /v2/models/NAME/ready`; scoring: `POST /v2/models/NAME/infer` with one FP64 input
-named after the lab payload's key (https://kserve.github.io/website/latest/modelserving/data_plane/
-v2_protocol/; the same settings pages now live at https://docs.seldon.ai/mlserver/reference/settings). Note `run-typeerror`: the string feature is sent as FP64 data as a client
-would, so the runtime's NumpyCodec.decode_input() raises `ValueError: could not convert string to
-float: 'a'` inside predict() before score.run() is called: still the request's own exception in the
-model's predict (500), not run()'s TypeError.
+readiness `GET /v2/models/NAME/ready`; scoring: `POST /v2/models/NAME/infer` with one FP64 input named
+after the lab payload's key (https://kserve.github.io/website/latest/modelserving/data_plane/
+v2_protocol/; the same settings pages now live at https://docs.seldon.ai/mlserver/reference/settings).
+Note `run-typeerror`: the string feature is sent as FP64 data as a client would, so the runtime's
+NumpyCodec.decode_input() raises `ValueError: could not convert string to float: 'a'` inside predict()
+before score.run() is called: still the request's own exception in the model's predict (500), not run()'s
+TypeError.
 """
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ def score_body(payload: str) -> str:
         body = json.loads(payload)
     except ValueError:
         return payload
-    inputs = [
-        {"name": k, "shape": _shape(v), "datatype": "FP64", "data": _flat(v)} for k, v in body.items()
-    ]
+    inputs = [{"name": k, "shape": _shape(v), "datatype": "FP64", "data": _flat(v)} for k, v in body.items()]
     return json.dumps({"inputs": inputs})
 
 
