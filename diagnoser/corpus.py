@@ -201,14 +201,17 @@ def evaluate(cases: Iterable[Case], rules: Sequence | None = None, classifier: b
 
 
 def record_baseline(path: Path, evaluation: Evaluation) -> None:
-    """Write this evaluation's score as the floor in `path`; refuse to lower an existing floor.
+    """Write this evaluation's score as the floor in `path` (and its wrong answers as the ceiling);
+    refuse to lower an existing floor or raise the ceiling.
 
-    More cases may lower the share while more of them are right; the count of right cases may never fall.
+    More cases may lower the share while more of them are right; the count of right cases may never
+    fall, and the count of cases given a wrong cause may never rise.
     """
     old = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
     old_correct = int(old.get("min_correct", 0))
     old_accuracy = float(old.get("min_accuracy", 0.0))
     old_cases = int(old.get("cases", 0))
+    old_wrong = old.get("max_wrong")
     accuracy = int(evaluation.accuracy * 10000) / 10000  # floor to 4 digits, so the run itself passes
     grew = len(evaluation.outcomes) > old_cases
     if evaluation.correct < old_correct or (accuracy < old_accuracy and not grew):
@@ -218,7 +221,15 @@ def record_baseline(path: Path, evaluation: Evaluation) -> None:
             Location(str(path)),
             "fix the regressions instead of lowering the floor",
         )
+    if old_wrong is not None and evaluation.wrong > int(old_wrong):
+        raise ConfigError(
+            f"this run names a wrong cause for {evaluation.wrong} cases, above the recorded {old_wrong}",
+            Location(str(path)),
+            "fix the wrong answers instead of raising the ceiling",
+        )
     path.write_text(
-        "# Written by `diagnoser corpus eval --record`: the suite fails below these numbers.\n"
-        f"min_correct: {evaluation.correct}\nmin_accuracy: {accuracy}\ncases: {len(evaluation.outcomes)}\n"
+        "# Written by `diagnoser corpus eval --record`: the suite fails below the first two numbers\n"
+        "# and above max_wrong (cases given a cause that is not their label).\n"
+        f"min_correct: {evaluation.correct}\nmin_accuracy: {accuracy}\nmax_wrong: {evaluation.wrong}\n"
+        f"cases: {len(evaluation.outcomes)}\n"
     )

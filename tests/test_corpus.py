@@ -44,6 +44,7 @@ def test_accuracy_does_not_fall_below_the_recorded_floor(evaluation):
     )
     assert result.correct >= baseline["min_correct"], f"failing cases:\n{failures}"
     assert result.accuracy >= baseline["min_accuracy"], f"failing cases:\n{failures}"
+    assert result.wrong <= baseline.get("max_wrong", len(result.outcomes)), f"failing cases:\n{failures}"
 
 
 def test_healthy_cases_get_no_diagnosis_at_all(evaluation):

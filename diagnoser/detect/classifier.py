@@ -63,7 +63,8 @@ SIGNS: dict[str, frozenset[str]] = {
     "permission_denied": frozenset({"c:permission"}),
     "pod_evicted": frozenset({"c:evict"}),
     "illegal_instruction": frozenset({"c:sigill"}),
-    "config_missing": frozenset({"c:config"}),
+    # a setting named next to what is wrong with it: a line that only prints settings is not a sign
+    "config_missing": frozenset({"c:notfound+config", "c:exception+config"}),
     "volume_mount_failure": frozenset({"c:volume"}),
     "dependency_unreachable": frozenset({"c:connect"}),
 }

@@ -179,7 +179,7 @@ _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "config",
         (
-            r"secret|configmap|config ?map|environment variable|env var|placeholder|setting",
+            r"\bsecret|configmap|config ?map|environment variable|env var|placeholder|setting",
             r"config(?:uration)? (?:key|file|value|error)|createcontainerconfigerror|field required",
             r"required (?:key|field|variable)",
         ),

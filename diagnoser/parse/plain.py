@@ -12,8 +12,13 @@ from diagnoser.parse.base import LEVELS, Rec, iso
 _PYLOG = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):([\w.]+):(.*)", re.S)
 # 2024-01-01 00:00:00,123 - name - ERROR - msg   /   2024-01-01 00:00:00,123 ERROR msg
 _PYTS = re.compile(
-    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)?(?: -)? (?:([\w.]+) - )?"
+    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)?(?: -)?[ \t](?:([\w.]+) - )?"
     r"\[?(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\]?:? -? ?(.*)",
+    re.S,
+)
+# ERROR 2026-12-07 06:54:07,261 controller 13097 -- msg  (level first: Ray Serve's components)
+_LEVEL_TS = re.compile(
+    r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL) (\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.]\d+)? (.*)",
     re.S,
 )
 
@@ -25,6 +30,10 @@ def parse(text: str, rec: Rec) -> None:
     if c in "DIWEC" and (m := _PYLOG.match(text)):
         rec.level = LEVELS[m[1]]
         rec.fields["logger"] = m[2]
+        rec.message = m[3]
+    elif c in "DIWECF" and (m := _LEVEL_TS.match(text)):
+        rec.level = LEVELS[m[1]]
+        rec.timestamp = rec.timestamp or iso(m[2])
         rec.message = m[3]
     elif c.isdigit() and (m := _PYTS.match(text)):
         rec.level = LEVELS.get(m[2])

@@ -12,7 +12,8 @@ from diagnoser.parse.base import MAX_RECORD, MAX_RECORD_LINES, MAX_TEXT, Rec, ca
 START = "Traceback (most recent call last):"
 CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
 _FRAME = re.compile(r'\s+File "(.*?)", line (\d+)(?:, in (.*))?')
-_EXC = re.compile(r"([A-Za-z_][\w.]*)(?:: ?(.*))?$", re.S)
+# `Name: message`; Ray names a remote failure by its cause: `ray.exceptions.RayTaskError(RuntimeError): …`
+_EXC = re.compile(r"([A-Za-z_][\w.]*(?:\([A-Za-z_][\w.]*\))?)(?:: ?(.*))?$", re.S)
 MAX_FRAMES = 200
 MAX_MESSAGE_LINES = 500  # lines of one multi-line exception message kept in the record
 
@@ -74,6 +75,7 @@ class Traceback:
         "depth",
         "colon",
         "cont",
+        "indent",
     )
 
     def __init__(self, raw: RawLine, rec: Rec):
@@ -92,6 +94,10 @@ class Traceback:
         self.depth = 0  # open {[ brackets of the exception message (a JSON body printed in it)
         self.colon = False  # the last exception-message line ends with ":" (the message goes on)
         self.cont = 0  # exception-message lines taken
+        # a traceback logged indented as a whole (tornado / JupyterHub: `    Traceback ...` under the
+        # `[E ...]` line): its lines are read without that indent, so the exception line is found
+        head = rec.message
+        self.indent = head[: len(head) - len(head.lstrip())] if head.lstrip().startswith(START) else ""
 
     def _track(self, msg: str) -> None:
         end = msg.rstrip()[-1:]
@@ -127,6 +133,10 @@ class Traceback:
         """Take the line if it continues the traceback; False means the traceback has ended before it."""
         if self.count >= MAX_RECORD_LINES:
             return False
+        if self.indent:
+            if msg.strip() and not msg.startswith(self.indent):
+                return False  # back at the margin: the indented block has ended
+            msg = msg[len(self.indent) :]
         phase = self.phase
         if phase == "body":
             c = msg[:1]
@@ -141,12 +151,17 @@ class Traceback:
             if c and (m := _EXC.match(msg)):
                 self.exceptions.append(m[1])
                 self.exc_message = m[2]
-                self.phase = "exc"
+                # a traceback carried as the message (`RuntimeError(traceback.format_exc())`, as Ray and
+                # process pools re-raise a worker's failure): its frames and exception follow
+                self.phase = "body" if m[2] and is_start(m[2]) else "exc"
                 self.depth = self.cont = 0
                 self._track(msg)
                 self._add(raw, msg)
                 return True
             return False
+        if phase == "exc" and msg[:1] == " " and self.cont == 1 and _FRAME.match(msg):
+            self.phase = "body"  # frames after the exception line: a remote traceback (RayTaskError)
+            return self.feed(raw, msg)
         if phase in ("exc", "blank"):
             if phase == "exc" and msg.strip() and not msg.startswith(CHAIN) and self._continues(msg):
                 self._track(msg)  # a multi-line exception message: kept in the record's message

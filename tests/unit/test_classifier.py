@@ -18,6 +18,7 @@ from diagnoser.detect.classifier import (
 from diagnoser.detect.features import FeatureBag, mask, tokens
 from diagnoser.errors import ConfigError
 from diagnoser.model import Event, Evidence, Finding, Level, Origin, Severity
+from diagnoser.parse.traceback import frames_phase
 from diagnoser.rank import rank
 
 TINY = {
@@ -168,6 +169,7 @@ def test_a_traceback_is_read_by_its_innermost_frames_and_exception():
             1,
             kind="traceback",
             functions=["wsgi_app", "get_prediction"],
+            phase=frames_phase(["wsgi_app", "get_prediction"]),
             exception="ValueError",
             exception_full="ValueError",
             exception_message="Found array with shape (1, 2)",
@@ -179,6 +181,7 @@ def test_a_traceback_is_read_by_its_innermost_frames_and_exception():
             2,
             kind="traceback",
             functions=["<module>", "lifespan"],
+            phase=frames_phase(["<module>", "lifespan"]),
             exception="TypeError",
             exception_full="TypeError",
             exception_message="'module' object is not callable",
