@@ -22,7 +22,7 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered 2026-12-07 for issue 14 and scored once before any tuning (thread4-first-score.txt);
     # tuned on since, so its floor is the score after that tuning.
     "holdout-thread4": ((HOLDOUT / "thread4",), HOLDOUT / "thread4-baseline.yaml"),
-    # Gathered at the end of issue 14's work and scored once, untuned: its floor is that first score.
+    # Gathered for issue 14 and scored once, untuned (thread5-first-score.txt); tuned on since.
     "holdout-thread5": ((HOLDOUT / "thread5",), HOLDOUT / "thread5-baseline.yaml"),
 }
 

@@ -159,13 +159,8 @@ _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sigill", (r"illegal instruction|sigill|signal 4\b|\b132\b|core dumped|\bavx",)),
     ("gpu", (r"cuda|\bgpu|nvidia|cudnn|nccl|\bdevice",)),
     ("image", (r"pull|\bimage|manifest|registry|errimagepull|unauthorized|repository",)),
-    (
-        "port",
-        (
-            r"address already in use|already in use|port is already",
-            r"\bbind\b|connection in use|eaddrinuse",
-        ),
-    ),
+    # the port is taken; a failed bind alone is not (`cannot assign requested address`, `permission denied`)
+    ("port", (r"address already in use|already in use|port is already|connection in use|eaddrinuse",)),
     ("permission", (r"permission|eacces|read-only|forbidden|access denied|not permitted",)),
     (
         "dependency",
@@ -194,6 +189,7 @@ _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"communications link failure|no route to host|network is unreachable|dial tcp",
         ),
     ),
+    ("bind", (r"\bbind\b|cannot assign requested address",)),
 )
 CONCEPTS: tuple[tuple[str, str], ...] = tuple((name, "|".join(alts)) for name, alts in _LEXICON)
 
