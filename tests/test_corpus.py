@@ -24,6 +24,8 @@ SETS = {  # name: (cases folders, baseline file)
     "holdout-thread4": ((HOLDOUT / "thread4",), HOLDOUT / "thread4-baseline.yaml"),
     # Gathered for issue 14 and scored once, untuned (thread5-first-score.txt); tuned on since.
     "holdout-thread5": ((HOLDOUT / "thread5",), HOLDOUT / "thread5-baseline.yaml"),
+    # Gathered after thread5's tuning and scored once, untuned (thread6-first-score.txt).
+    "holdout-thread6": ((HOLDOUT / "thread6",), HOLDOUT / "thread6-baseline.yaml"),
 }
 
 

@@ -156,7 +156,8 @@ _LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("http5xx", (r"\b50[02]\b|internal server error|bad gateway|server error",)),
-    ("sigill", (r"illegal instruction|sigill|signal 4\b|\b132\b|core dumped|\bavx",)),
+    # not "core dumped": every fatal signal (SEGV, ABRT, BUS ...) dumps core
+    ("sigill", (r"illegal instruction|sigill|signal 4\b|\b132\b|\bavx",)),
     ("gpu", (r"cuda|\bgpu|nvidia|cudnn|nccl|\bdevice",)),
     ("image", (r"pull|\bimage|manifest|registry|errimagepull|unauthorized|repository",)),
     # the port is taken; a failed bind alone is not (`cannot assign requested address`, `permission denied`)
@@ -260,8 +261,18 @@ def is_informational(event: Event) -> bool:
     return rx.text_info.search(text[:100]) is not None or len(rx.key_value.findall(text)) >= 5
 
 
+# Lines that are never a failure of the service: a client's report of its call to the service (the
+# user's `curl` probe, grpc-java's client "RPC failed: Status{...}": what the user saw from outside),
+# and a deprecation notice (Python's FutureWarning / DeprecationWarning: a change to come).
+_NOT_A_FAILURE = re.compile(
+    r"^(?:curl: \(\d+\) |wget: )|RPC failed: Status\{|\b(?:Future|Deprecation|PendingDeprecation)Warning: "
+)
+
+
 def is_suspicious(event: Event) -> bool:
     """Return True for events that can say why a service fails."""
+    if _NOT_A_FAILURE.search(event.message[:MAX_MESSAGE]) is not None:
+        return False
     if event.level in (Level.WARNING, Level.ERROR, Level.CRITICAL):
         return True
     kind = event.fields.get("kind")
