@@ -26,6 +26,9 @@ SETS = {  # name: (cases folders, baseline file)
     "holdout-thread5": ((HOLDOUT / "thread5",), HOLDOUT / "thread5-baseline.yaml"),
     # Gathered after thread5's tuning and scored once, untuned (thread6-first-score.txt).
     "holdout-thread6": ((HOLDOUT / "thread6",), HOLDOUT / "thread6-baseline.yaml"),
+    # Gathered at the end of issue 14's session and scored once on its final engine: the floor is that
+    # first score (thread7-first-score.txt).
+    "holdout-thread7": ((HOLDOUT / "thread7",), HOLDOUT / "thread7-baseline.yaml"),
 }
 
 
