@@ -271,8 +271,12 @@ _NOT_A_FAILURE = re.compile(
 
 def is_suspicious(event: Event) -> bool:
     """Return True for events that can say why a service fails."""
-    if _NOT_A_FAILURE.search(event.message[:MAX_MESSAGE]) is not None:
-        return False
+    # the exclusions are searched only on the few lines that look suspicious, not on every line
+    return _looks_suspicious(event) and _NOT_A_FAILURE.search(event.message[:MAX_MESSAGE]) is None
+
+
+def _looks_suspicious(event: Event) -> bool:
+    """Return True for events whose level, kind or wording marks them as a possible failure."""
     if event.level in (Level.WARNING, Level.ERROR, Level.CRITICAL):
         return True
     kind = event.fields.get("kind")

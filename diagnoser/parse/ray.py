@@ -30,8 +30,9 @@ PREFIX = re.compile(
 def deframe(text: str, rec: Rec) -> str | None:
     """Strip a Ray worker prefix into `rec` and return the inner line; None when `text` has none.
 
-    Callers check first that the line starts with `(` or a colour code (cheap). The outer framing
-    (CRI, docker, compose) stays the format and its sub-source key is kept as a prefix of the worker's.
+    Callers check first that the line starts with `(` or holds `m(` (a colour code's end) near its
+    start. The outer framing (CRI, docker, compose) stays the format and its sub-source key is kept as a
+    prefix of the worker's.
     """
     m = PREFIX.match(text)
     if m is None:

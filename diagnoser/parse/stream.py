@@ -55,7 +55,6 @@ def _kubectl() -> ModuleType:
 
 _GOLOG = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)? (.*)", re.S)
 _MONTH_INITIALS = frozenset("JFMASOND")
-_RAY_STARTS = frozenset("(\x1b[")  # a Ray worker prefix, perhaps coloured: `(Actor pid=1)`, `\x1b[36m(pid=1)`
 _PREFIX_KINDS = ("[pod/", "[deployment/", "[job/", "[statefulset/", "[daemonset/", "[replicaset/")
 _DMESG_T_DAYS = ("[Mon ", "[Tue ", "[Wed ", "[Thu ", "[Fri ", "[Sat ", "[Sun ")
 _ROW_FIRST = frozenset(" \tNW<abcdefghijklmnopqrstuvwxyz")  # first characters of an events-table row
@@ -223,8 +222,10 @@ class StreamParser:
                 return
         if inner[23:25] == " [" and (sub := torchserve.deframe(inner, rec)) is not None:
             inner = sub  # TorchServe / MMS log4j prefix: the sub-source is the thread
-        elif inner[:1] in _RAY_STARTS and (sub := ray.deframe(inner, rec)) is not None:
-            inner = sub  # Ray worker output on the driver: the sub-source is the worker
+        elif (inner[:1] == "(" or "m(" in inner[:16]) and (sub := ray.deframe(inner, rec)) is not None:
+            # Ray worker output on the driver, `(Actor pid=1)` or coloured `\x1b[36m(Actor pid=1)`: the
+            # sub-source is the worker (the cheap test spares gunicorn's `[2024-...` lines the regex)
+            inner = sub
         key = rec.key
         end = 0
         if rec.partial or (st.partials and key in st.partials):

@@ -137,6 +137,8 @@ class Traceback:
             if msg.strip() and not msg.startswith(self.indent):
                 return False  # back at the margin: the indented block has ended
             msg = msg[len(self.indent) :]
+        if self.phase == "exc" and msg[:1] == " " and self.cont == 1 and _FRAME.match(msg):
+            self.phase = "body"  # frames after the exception line: a remote traceback (RayTaskError)
         phase = self.phase
         if phase == "body":
             c = msg[:1]
@@ -159,9 +161,6 @@ class Traceback:
                 self._add(raw, msg)
                 return True
             return False
-        if phase == "exc" and msg[:1] == " " and self.cont == 1 and _FRAME.match(msg):
-            self.phase = "body"  # frames after the exception line: a remote traceback (RayTaskError)
-            return self.feed(raw, msg)
         if phase in ("exc", "blank"):
             if phase == "exc" and msg.strip() and not msg.startswith(CHAIN) and self._continues(msg):
                 self._track(msg)  # a multi-line exception message: kept in the record's message

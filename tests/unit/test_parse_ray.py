@@ -49,3 +49,19 @@ def test_remote_traceback_in_a_ray_task_error_assembles_to_the_innermost_excepti
     assert tb.fields["exception"] == "TypeError" and tb.fields["functions"][-1] == "init"
     assert "AZUREML_MODEL_DIR" in tb.message  # one event: the rules see the path and the error together
     assert len(evs) == 3  # the traceback, the proxy's line between its lines, the controller's next line
+
+
+def test_an_indented_traceback_keeps_the_remote_frames_after_its_exception_line():
+    lines = [
+        "    Traceback (most recent call last):",
+        '      File "/ray/serve/_private/deployment_state.py", line 1, in check_ready',
+        "        ) = ray.get(self._ready_obj_ref)",
+        "    ray.exceptions.RayTaskError(RuntimeError): ray::ServeReplica:default:Model.initialize()",
+        '      File "/app/score.py", line 12, in init',
+        "        model = load()",
+        "    TypeError: expected str, bytes or os.PathLike object, not NoneType",
+    ]
+    evs = parse_text("[E 2017-11-30 13:27:51.212 Hub app:1527]\n" + "\n".join(lines) + "\n")
+    (tb,) = kinds(evs, "traceback")
+    assert tb.fields["exceptions"] == ["ray.exceptions.RayTaskError(RuntimeError)", "TypeError"]
+    assert tb.fields["functions"] == ["check_ready", "init"]
