@@ -13,16 +13,21 @@ container name that is not a log level padded by 3+ spaces: a service with `cont
 (common in self-hosted stacks: `grafana     | ...`, `grafana exited with code 1`) has no index, and its
 padding, to the width of the longest name, is what a shell pipe (`web | grep`) or a two-column table
 (`name  | value`) does not have. (The longest name of a v2 paste, padded by one space, stays unread.)
+
+Docker Desktop's log view, copied with timestamps on, puts the local time first:
+`2023-02-06 10:17:05 app-web-1  | msg`; the time is read (as UTC: the view prints no zone).
 """
 
 from __future__ import annotations
 
 import re
 
-from diagnoser.parse.base import Rec
+from diagnoser.parse.base import Rec, ymd_hms
 
-# optional colour (ESC may be lost in a paste: `[36m`), name, padding, `|`, optional colour reset
+# optional Docker Desktop time, optional colour (ESC may be lost in a paste: `[36m`), name, padding, `|`,
+# optional colour reset
 PREFIX = re.compile(
+    r"(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) )?"
     r"(?:(\x1b?\[[0-9;]*m))?([A-Za-z0-9][\w.\-]*?)( +)\|(?:\x1b?\[0?m)?(?: |$)(?:\x1b?\[0?m)?"
 )
 _INDEX = re.compile(r"[\w.\-]*[-_]\d+")
@@ -38,13 +43,15 @@ def deframe(text: str, rec: Rec) -> str | None:
     m = PREFIX.match(text)
     if m is None:
         return None
-    name = m[2]
+    name = m[3]
     if (
-        m[1] is None
+        m[2] is None
         and _INDEX.fullmatch(name) is None
-        and (len(m[3]) < 3 or _CONTAINER_NAME.fullmatch(name) is None or name in _LEVELS)
+        and (len(m[4]) < 3 or _CONTAINER_NAME.fullmatch(name) is None or name in _LEVELS)
     ):
         return None
+    if m[1] is not None:
+        rec.timestamp = ymd_hms(m[1])
     rec.format = "compose"
     rec.fields["service"] = name
     rec.key = name

@@ -60,6 +60,12 @@ class Fragment(Traceback):
     def feed(self, raw: RawLine, msg: str) -> bool:
         """Take the line if it continues the fragment; False means it ended before this line."""
         held = self.held
+        if held is not None and (not msg or msg.isspace()):
+            # a blank between frames (Traceback.feed takes one in a row): held, to be given back if need be
+            if len(held) >= MAX_HELD or not super().feed(raw, msg):
+                return False
+            held.append((raw, None, msg))
+            return True
         if held is not None:
             c = msg[:1]
             if c != " " and c != "\t":

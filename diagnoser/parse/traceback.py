@@ -21,16 +21,22 @@ MAX_MESSAGE_LINES = 500  # lines of one multi-line exception message kept in the
 # Frames of a traceback that say when it was raised: while starting (importing, loading the model, a
 # lifespan or setup hook) or while serving a request. Names across servers: azmlinfsrv init/run,
 # FastAPI lifespan, LitServe / cog setup and predict, KServe load / predict, BentoML __init__ / api
-# methods, TorchServe initialize / handle, Flask full_dispatch_request, Starlette call_next.
+# methods, TorchServe initialize / handle, Flask full_dispatch_request, Starlette call_next; LLM servers'
+# get_model (TGI, FastChat) and transformers' from_pretrained; factories create_* (create_app, create_model).
 _STARTUP_FRAMES = LazyRegex(
     r"^(?:<module>|init|__init__|initiali[sz]e|setup|startup|lifespan|load\w*|_load\w*|import_module"
-    r"|_call_with_frames_removed|exec_module|create_app|main|build\w*)$"
+    r"|_call_with_frames_removed|exec_module|create_\w+|main|build\w*|get_model|from_pretrained)$"
 )
 _REQUEST_FRAMES = LazyRegex(
     r"^(?:run|predict\w*|infer\w*|__call__|handle\w*|dispatch_request|full_dispatch_request|wsgi_app"
     r"|forward|score\w*|generate\w*|preprocess|postprocess|inference|app|call_next|run_endpoint_function"
     r"|view_func|invoke\w*)$"
 )
+
+
+# The outermost frame of a program's own top level: the script or console entry point (`<module>`), or
+# `python -m` (runpy's `_run_module_as_main`).
+_TOP_LEVEL = frozenset({"<module>", "_run_module_as_main"})
 
 
 def frames_phase(functions: list[str]) -> str | None:
@@ -76,6 +82,7 @@ class Traceback:
         "colon",
         "cont",
         "indent",
+        "gap",
     )
 
     def __init__(self, raw: RawLine, rec: Rec):
@@ -94,6 +101,7 @@ class Traceback:
         self.depth = 0  # open {[ brackets of the exception message (a JSON body printed in it)
         self.colon = False  # the last exception-message line ends with ":" (the message goes on)
         self.cont = 0  # exception-message lines taken
+        self.gap = False  # a blank line just read between frames
         # a traceback logged indented as a whole (tornado / JupyterHub: `    Traceback ...` under the
         # `[E ...]` line): its lines are read without that indent, so the exception line is found
         head = rec.message
@@ -142,6 +150,14 @@ class Traceback:
         phase = self.phase
         if phase == "body":
             c = msg[:1]
+            if not c or msg.isspace():
+                # one blank between frames: programs that relay a child's stderr line by line (TGI's
+                # launcher) print a blank after each line; two in a row end the traceback
+                if self.gap:
+                    return False
+                self.gap = True
+                return True
+            self.gap = False
             if c == " " or c == "\t":
                 if len(self.files) < MAX_FRAMES and msg.lstrip().startswith('File "'):
                     m = _FRAME.match(msg)
@@ -202,6 +218,10 @@ class Traceback:
         phase = frames_phase(self.functions)
         if phase is not None:
             f["phase"] = phase  # the lifecycle phase the frames say it was raised in
+        if self.functions and self.functions[0] in _TOP_LEVEL:
+            # the exception reached the script's top level, where nothing catches it: the interpreter exits
+            # (a traceback a server logs and survives stops in the function that caught it)
+            f["uncaught"] = True
         if rec.level is None or rec.level in (Level.DEBUG, Level.INFO):
             rec.level = Level.ERROR
         rec.message = "\n".join(self.messages)

@@ -120,3 +120,22 @@ def test_loadtest_lookalikes():
     ):
         (ev,) = parse_text(line)
         assert ev.format == "plain" and "status" not in ev.fields, line
+
+
+def test_a_fragment_relayed_with_blank_lines_between_its_frames_is_one_traceback():
+    evs = parse_text(
+        '  File "/srv/server.py", line 137, in serve_inner\n'
+        "    model = get_model(\n\n"
+        '  File "/srv/models/__init__.py", line 193, in get_model\n'
+        "    raise NotImplementedError('needs flash attention')\n\n"
+        "NotImplementedError: needs flash attention\n"
+    )
+    (tb,) = evs
+    assert tb.fields["exception"] == "NotImplementedError"
+    assert tb.fields["functions"] == ["serve_inner", "get_model"]
+
+
+def test_a_fragment_without_an_exception_gives_its_lines_back_across_a_blank():
+    evs = parse_text('  File "/srv/server.py", line 1, in f\n    g()\n\nstarting again\n')
+    assert [e.message for e in evs][-1] == "starting again"
+    assert not any(e.fields.get("kind") == "traceback" for e in evs)

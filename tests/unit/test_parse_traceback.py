@@ -98,3 +98,48 @@ def test_the_phase_comes_from_the_innermost_frame_that_says_when_it_was_raised()
         "RuntimeError: x\n"
     )
     assert "phase" not in silent.fields
+
+
+def test_a_traceback_relayed_with_a_blank_after_each_line_stays_one_event():
+    # TGI's launcher relays a shard's stderr with a blank line after each line
+    (tb, rank) = parse_text(
+        "Traceback (most recent call last):\n\n"
+        '  File "/opt/conda/lib/python3.9/site-packages/tgi/server.py", line 137, in serve_inner\n'
+        "    model = get_model(\n\n"
+        '  File "/opt/conda/lib/python3.9/site-packages/tgi/models/__init__.py", line 193, in get_model\n'
+        "    raise NotImplementedError(FLASH_ATT_ERROR_MESSAGE)\n\n"
+        "NotImplementedError: Sharded Llama requires Flash Attention enabled models.\n\n\n"
+        "Shard 0 failed to start\n"
+    )
+    assert tb.fields["exception"] == "NotImplementedError"
+    assert tb.fields["functions"] == ["serve_inner", "get_model"]
+    assert rank.message == "Shard 0 failed to start"
+    # two blanks in a row end a traceback cut in its frames
+    cut = parse_text('Traceback (most recent call last):\n  File "a.py", line 1, in f\n\n\nValueError: x\n')
+    assert cut[0].fields.get("exception") is None and cut[-1].message == "ValueError: x"
+
+
+def test_an_exception_that_reached_the_top_level_is_marked_uncaught():
+    (top,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/app/serve.py", line 8, in <module>\n'
+        "    model = build()\n"
+        '  File "/app/models.py", line 3, in build\n'
+        "    raise ValueError('bad kind')\n"
+        "ValueError: bad kind\n"
+    )
+    assert top.fields["uncaught"] is True
+    (runpy,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.11/runpy.py", line 198, in _run_module_as_main\n'
+        "    return _run_code(code, main_globals, None,\n"
+        "RuntimeError: x\n"
+    )
+    assert runpy.fields["uncaught"] is True
+    (caught,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/app/serve.py", line 20, in load\n'
+        "    self.model = build()\n"
+        "ValueError: bad kind\n"
+    )
+    assert "uncaught" not in caught.fields
