@@ -29,6 +29,9 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered at the end of issue 14's first session and scored once on its final engine
     # (thread7-first-score.txt); tuned on in the next session, before thread8 was scored.
     "holdout-thread7": ((HOLDOUT / "thread7",), HOLDOUT / "thread7-baseline.yaml"),
+    # Gathered at the start of issue 14's second session, scored once after thread7's tuning
+    # (thread8-first-score.txt).
+    "holdout-thread8": ((HOLDOUT / "thread8",), HOLDOUT / "thread8-baseline.yaml"),
 }
 
 
