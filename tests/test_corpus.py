@@ -30,7 +30,7 @@ SETS = {  # name: (cases folders, baseline file)
     # (thread7-first-score.txt); tuned on in the next session, before thread8 was scored.
     "holdout-thread7": ((HOLDOUT / "thread7",), HOLDOUT / "thread7-baseline.yaml"),
     # Gathered at the start of issue 14's second session, scored once after thread7's tuning
-    # (thread8-first-score.txt).
+    # (thread8-first-score.txt); tuned on since.
     "holdout-thread8": ((HOLDOUT / "thread8",), HOLDOUT / "thread8-baseline.yaml"),
 }
 

@@ -222,6 +222,8 @@ class Traceback:
             # the exception reached the script's top level, where nothing catches it: the interpreter exits
             # (a traceback a server logs and survives stops in the function that caught it)
             f["uncaught"] = True
+        if self.files and ("/site-packages/" in self.files[-1] or "/dist-packages/" in self.files[-1]):
+            f["raised_in_package"] = True  # the innermost frame is an installed package's, not the program's
         if rec.level is None or rec.level in (Level.DEBUG, Level.INFO):
             rec.level = Level.ERROR
         rec.message = "\n".join(self.messages)

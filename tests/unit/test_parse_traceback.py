@@ -143,3 +143,22 @@ def test_an_exception_that_reached_the_top_level_is_marked_uncaught():
         "ValueError: bad kind\n"
     )
     assert "uncaught" not in caught.fields
+
+
+def test_an_exception_raised_inside_an_installed_package_says_so():
+    (lib,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/app/entry.py", line 14, in <module>\n'
+        "    client = make_client()\n"
+        '  File "/usr/local/lib/python3.7/site-packages/minio/helpers.py", line 301, in is_valid_endpoint\n'
+        "    if hostname[-1] == '.':\n"
+        "IndexError: string index out of range\n"
+    )
+    assert lib.fields["raised_in_package"] is True and lib.fields["uncaught"] is True
+    (own,) = parse_text(
+        "Traceback (most recent call last):\n"
+        '  File "/app/entry.py", line 14, in <module>\n'
+        "    raise ValueError('x')\n"
+        "ValueError: x\n"
+    )
+    assert "raised_in_package" not in own.fields
