@@ -32,7 +32,8 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered at the start of issue 14's second session, scored once after thread7's tuning
     # (thread8-first-score.txt); tuned on since.
     "holdout-thread8": ((HOLDOUT / "thread8",), HOLDOUT / "thread8-baseline.yaml"),
-    # Gathered after thread8 was scored, scored once after its tuning (thread9-first-score.txt).
+    # Gathered after thread8 was scored, scored once after its tuning (thread9-first-score.txt); tuned
+    # on since.
     "holdout-thread9": ((HOLDOUT / "thread9",), HOLDOUT / "thread9-baseline.yaml"),
 }
 
