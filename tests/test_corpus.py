@@ -35,7 +35,8 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered after thread8 was scored, scored once after its tuning (thread9-first-score.txt); tuned
     # on since.
     "holdout-thread9": ((HOLDOUT / "thread9",), HOLDOUT / "thread9-baseline.yaml"),
-    # Gathered after thread9 was scored, scored once after its tuning (thread10-first-score.txt).
+    # Gathered after thread9 was scored, scored once after its tuning (thread10-first-score.txt); tuned
+    # on since.
     "holdout-thread10": ((HOLDOUT / "thread10",), HOLDOUT / "thread10-baseline.yaml"),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,12 +68,23 @@ SIGNS: dict[str, frozenset[str]] = {
     "volume_mount_failure": frozenset({"c:volume"}),
     "dependency_unreachable": frozenset({"c:connect"}),
 }
+# A sign that does not count in a line that also bears another cause's concept (the pair token
+# features.py gives that line): a probe's "connect: connection refused" is the app not listening yet,
+# not a dependency of the app refusing it (as the dependency rule reads it too).
+SIGN_UNLESS: dict[str, dict[str, str]] = {
+    "dependency_unreachable": {"c:connect": "c:probe+connect"},
+}
 
 
 def bears_sign(cause: str, tokens: Collection[str]) -> bool:
     """Return True when `tokens` (one line's, or a whole input's counts) hold a sign of `cause`."""
     signs = SIGNS.get(cause)
-    return signs is not None and any(t in tokens for t in signs)
+    if signs is None:
+        return False
+    unless = SIGN_UNLESS.get(cause, {})
+    if isinstance(tokens, Mapping):  # counts: some line holds the sign without what cancels it
+        return any(tokens.get(t, 0) > tokens.get(unless.get(t, ""), 0) for t in signs)
+    return any(t in tokens and unless.get(t) not in tokens for t in signs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from diagnoser.detect.classifier import (
     probabilities,
     vectorize,
 )
-from diagnoser.detect.features import FeatureBag, mask, tokens
+from diagnoser.detect.features import FeatureBag, concepts, mask, tokens
 from diagnoser.errors import ConfigError
 from diagnoser.model import Event, Evidence, Finding, Level, Origin, Severity
 from diagnoser.parse.traceback import frames_phase
@@ -284,3 +284,19 @@ def test_the_classifier_never_names_unknown_or_healthy():
     clf = Classifier(model)
     clf.feed(_event("worker was sent SIGKILL! Perhaps out of memory", 1))
     assert clf.finish().finding is None
+
+
+def test_a_probe_that_cannot_connect_is_no_sign_of_an_unreachable_dependency():
+    probe_line = set(
+        concepts('Readiness probe failed: Get "http://10.0.0.7:8080/readyz": connect: connection refused')
+    )
+    assert "c:probe+connect" in probe_line
+    assert not bears_sign("dependency_unreachable", probe_line)
+    assert bears_sign(
+        "dependency_unreachable", set(concepts("psycopg2: could not connect to server: Connection refused"))
+    )
+    # over a whole input's counts: some line must hold the sign without the probe
+    counts = Counter(probe_line)
+    assert not bears_sign("dependency_unreachable", counts)
+    counts.update(concepts("dial tcp 10.0.0.9:5432: connect: connection refused"))
+    assert bears_sign("dependency_unreachable", counts)
