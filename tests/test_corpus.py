@@ -38,7 +38,8 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered after thread9 was scored, scored once after its tuning (thread10-first-score.txt); tuned
     # on since.
     "holdout-thread10": ((HOLDOUT / "thread10",), HOLDOUT / "thread10-baseline.yaml"),
-    # Gathered last in issue 14's second session, scored once on its final engine (thread11-first-score.txt).
+    # Gathered while thread10 was tuned on, scored once after that tuning (thread11-first-score.txt);
+    # tuned on since.
     "holdout-thread11": ((HOLDOUT / "thread11",), HOLDOUT / "thread11-baseline.yaml"),
 }
 

@@ -39,6 +39,15 @@ _REQUEST_FRAMES = LazyRegex(
 _TOP_LEVEL = frozenset({"<module>", "_run_module_as_main"})
 
 
+_CARETS = " ^~-"
+_RAISED = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b(?::|$)")
+
+
+def _looks_raised(msg: str) -> bool:
+    """Return True when `msg` reads as an exception line (`KeyError: 'X'`), not a line of source."""
+    return _RAISED.match(msg) is not None
+
+
 def frames_phase(functions: list[str]) -> str | None:
     """Return "startup" or "request" from the innermost frame whose function says when a traceback
     was raised, or None when no frame says."""
@@ -83,6 +92,7 @@ class Traceback:
         "cont",
         "indent",
         "gap",
+        "flat",
     )
 
     def __init__(self, raw: RawLine, rec: Rec):
@@ -102,6 +112,9 @@ class Traceback:
         self.colon = False  # the last exception-message line ends with ":" (the message goes on)
         self.cont = 0  # exception-message lines taken
         self.gap = False  # a blank line just read between frames
+        # after a frame pasted without its indent: 1 (its source line may follow), 2 (after that source line:
+        # caret lines may follow); 0 otherwise
+        self.flat = 0
         # a traceback logged indented as a whole (tornado / JupyterHub: `    Traceback ...` under the
         # `[E ...]` line): its lines are read without that indent, so the exception line is found
         head = rec.message
@@ -158,6 +171,19 @@ class Traceback:
                 self.gap = True
                 return True
             self.gap = False
+            flat, self.flat = self.flat, 0
+            if c == "F" and msg.startswith('File "') and (m := _FRAME.match(" " + msg)):
+                # a frame pasted without its indent (a log viewer that strips leading blanks)
+                if len(self.files) < MAX_FRAMES:
+                    self.files.append(m[1])
+                    self.functions.append(m[3] or "")
+                self.flat = 1
+                self._add(raw, msg)
+                return True
+            if flat and (msg.strip(_CARETS) == "" or (flat == 1 and not _looks_raised(msg))):
+                self.flat = 2  # the frame's source line, or the carets under it
+                self._add(raw, msg)
+                return True
             if c == " " or c == "\t":
                 if len(self.files) < MAX_FRAMES and msg.lstrip().startswith('File "'):
                     m = _FRAME.match(msg)

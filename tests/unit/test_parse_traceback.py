@@ -162,3 +162,19 @@ def test_an_exception_raised_inside_an_installed_package_says_so():
         "ValueError: x\n"
     )
     assert "raised_in_package" not in own.fields
+
+
+def test_frames_pasted_without_their_indent_stay_one_traceback():
+    # a log viewer that strips leading blanks and double-spaces the lines (Railway)
+    (tb,) = parse_text(
+        "Traceback (most recent call last):\n\n"
+        'File "/app/app.py", line 13, in <module>\n\n'
+        "embedchain_app = Pipeline()\n\n"
+        "^^^^^^^^^^\n\n"
+        'File "/usr/lib/python3.11/site-packages/embedchain/openai.py", line 19, in __init__\n\n'
+        'api_key = os.environ["OPENAI_API_KEY"]\n\n'
+        'File "<frozen os>", line 679, in __getitem__\n\n'
+        "KeyError: 'OPENAI_API_KEY'\n"
+    )
+    assert tb.fields["exception"] == "KeyError"
+    assert tb.fields["functions"] == ["<module>", "__init__", "__getitem__"]
