@@ -41,7 +41,7 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered while thread10 was tuned on, scored once after that tuning (thread11-first-score.txt);
     # tuned on since.
     "holdout-thread11": ((HOLDOUT / "thread11",), HOLDOUT / "thread11-baseline.yaml"),
-    # Gathered last in issue 14's second session, scored once on its final engine (thread12-first-score.txt).
+    # Gathered last in issue 14's second session, scored once (thread12-first-score.txt); tuned on since.
     "holdout-thread12": ((HOLDOUT / "thread12",), HOLDOUT / "thread12-baseline.yaml"),
 }
 
