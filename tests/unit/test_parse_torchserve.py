@@ -119,3 +119,14 @@ def test_compose_container_names_without_an_index_when_padded():
     )
     assert ev.format == "compose" and ev.fields["service"] == "grafana"
     assert ev.message == "mkdir: cannot create directory '/var/lib/grafana/plugins': Permission denied"
+
+
+def test_compose_prefix_copied_from_docker_desktop_with_its_time():
+    # Docker Desktop's log view with timestamps on: the local time, then the compose prefix
+    (ev,) = parse_text("2023-02-06 10:22:56 app-web-1  | Error: No such option: -c")
+    assert ev.format == "compose" and ev.fields["service"] == "app-web-1"
+    assert ev.message == "Error: No such option: -c"
+    assert ev.timestamp == datetime(2023, 2, 6, 10, 22, 56, tzinfo=UTC)
+    # a time before a pipe that is no compose prefix stays one plain line
+    (plain,) = parse_text("2023-02-06 10:22:56 a | b")
+    assert plain.format != "compose"
