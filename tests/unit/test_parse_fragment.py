@@ -73,20 +73,20 @@ def test_fragment_lookalikes():
 
 
 def test_torchserve_cut_header_fragment():
-    # pytorch/serve#515: the maintainer quoted frames only; completed with an exception line
-    p = "2020-07-10 15:29:38,028 [INFO ] W-9000-segment_batch_1.0-stdout "
+    # frames quoted without their header, another thread's line between them, then the exception line
+    p = "2024-03-02 09:12:41,310 [INFO ] W-9001-resnet_2.0-stdout "
     p += "org.pytorch.serve.wlm.WorkerLifeCycle - "
     evs = parse_text(
-        f'{p}  File "/x/ts/model_service_worker.py", line 111, in handle_connection\n'
+        f'{p}  File "/opt/ts/model_service_worker.py", line 120, in handle_connection\n'
         f"{p}    service, result, code = self.load_model(msg)\n"
-        "2020-07-10 15:29:38,028 [INFO ] epollEventLoopGroup-5-1 org.pytorch.serve.wlm.WorkerThread - x\n"
-        f'{p}  File "/x/handler.py", line 29, in initialize\n'
-        f"{p}TypeError: 'NoneType' object is not subscriptable\n"
+        "2024-03-02 09:12:41,311 [INFO ] epollEventLoopGroup-5-2 org.pytorch.serve.wlm.WorkerThread - y\n"
+        f'{p}  File "/opt/models/resnet_handler.py", line 17, in initialize\n'
+        f"{p}TypeError: 'NoneType' object has no attribute 'eval'\n"
     )
     (tb,) = kinds(evs, "traceback")
     assert tb.format == "torchserve" and tb.level == Level.ERROR
     assert tb.fields["functions"] == ["handle_connection", "initialize"]
-    assert tb.fields["worker"] == "W-9000-segment_batch_1.0" and tb.fields["exception"] == "TypeError"
+    assert tb.fields["worker"] == "W-9001-resnet_2.0" and tb.fields["exception"] == "TypeError"
 
 
 def test_k6_csv_one_access_event_per_request():
