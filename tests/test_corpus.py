@@ -43,6 +43,9 @@ SETS = {  # name: (cases folders, baseline file)
     "holdout-thread11": ((HOLDOUT / "thread11",), HOLDOUT / "thread11-baseline.yaml"),
     # Gathered last in issue 14's second session, scored once (thread12-first-score.txt); tuned on since.
     "holdout-thread12": ((HOLDOUT / "thread12",), HOLDOUT / "thread12-baseline.yaml"),
+    # Gathered at the start of issue 15's session for its report review, scored once before any change
+    # (thread13-first-score.txt).
+    "holdout-thread13": ((HOLDOUT / "thread13",), HOLDOUT / "thread13-baseline.yaml"),
 }
 
 
