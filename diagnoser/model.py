@@ -150,7 +150,8 @@ _PLATFORM_LABELS = {
 class ValueSource(StrEnum):
     """Where a fix step's current value comes from."""
 
-    OBSERVED = "observed"  # read from the logs
+    OBSERVED = "observed"  # read from the logs (FixStep.current_from names the line)
+    INFERRED = "inferred"  # worked out from what the logs show (FixStep.why says from what)
     DEFAULT = "default"  # the documented default of the knob on that platform: the logs do not show it
 
 
@@ -226,6 +227,7 @@ class FixStep:
     snippet: str | None = None
     current_source: ValueSource | None = None  # None when `current` is None
     current_docs: str | None = None  # where a default `current` is documented
+    current_from: str | None = None  # the line an observed `current` was read from ("app.log:12")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +244,7 @@ class Diagnosis:
     evidence: tuple[Evidence, ...]
     fixes: tuple[FixStep, ...] = ()
     platforms: tuple[Platform, ...] = ()
+    other_platforms: tuple[Platform, ...] = ()  # platforms the logs do not show with steps for this cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +267,15 @@ class Collected:
 
 
 @dataclass(frozen=True, slots=True)
+class Activity:
+    """What the service did, as far as the logs show: workers booted, requests answered."""
+
+    workers_booted: int = 0
+    requests: int = 0  # access lines
+    errors: int = 0  # of them with a 5xx status
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The result of one diagnosis run."""
 
@@ -274,6 +286,7 @@ class Report:
     suspicious: tuple[Evidence, ...] = ()  # error lines no rule explained, shown when nothing fits
     schema_version: int = 1
     collected: Collected | None = None  # None unless a service was collected
+    activity: Activity | None = None  # what a healthy run did, for "no failure found"
 
 
 @dataclass(frozen=True, slots=True)

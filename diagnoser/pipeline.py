@@ -21,7 +21,17 @@ from diagnoser.collect.files import SourceLines, read_lines
 from diagnoser.debuglog import debug
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
-from diagnoser.model import Collected, Event, EventKind, Evidence, InputStats, Level, RawLine, Report
+from diagnoser.model import (
+    Activity,
+    Collected,
+    Event,
+    EventKind,
+    Evidence,
+    InputStats,
+    Level,
+    RawLine,
+    Report,
+)
 from diagnoser.options import Files, Input, Lines, Options, Service
 from diagnoser.parse import ParsedLines, ParseStats, parse_lines, worker
 from diagnoser.plan import Observations, plan_diagnoses, select_platforms
@@ -188,6 +198,19 @@ def _with_last_errors(entry: Ranked, last_errors: deque[Evidence]) -> Ranked:
     return dataclasses.replace(entry, evidence=tuple(evidence))
 
 
+# Causes whose proof is the program's own traceback: a report of one must quote it.
+_USER_CODE_CAUSES = frozenset({"init_exception", "run_exception", "model_not_found"})
+
+
+def _with_traceback(entry: Ranked, tracebacks: deque[Evidence]) -> Ranked:
+    """Return a finding of the program's own failure with the input's last traceback quoted, when the
+    lines that fired its rule (a server's "Exception on /predict", a 500) do not include one."""
+    if not tracebacks or any(e.matched == ("traceback",) or "Traceback (" in e.text for e in entry.evidence):
+        return entry
+    evidence = sorted((*entry.evidence, tracebacks[-1]), key=lambda e: (e.source, e.line))[-MAX_EVIDENCE:]
+    return dataclasses.replace(entry, evidence=tuple(evidence))
+
+
 def _detect(reading: _Reading, options: Options) -> Report:
     """Detect, rank and plan over the reading's events, and build the report."""
     rules = options.rules if options.rules is not None else load_rules(lean=True)
@@ -197,6 +220,7 @@ def _detect(reading: _Reading, options: Options) -> Report:
     obs = Observations()
     suspicious: list[Evidence] = []
     last_errors: deque[Evidence] = deque(maxlen=MAX_SUSPICIOUS)
+    tracebacks: deque[Evidence] = deque(maxlen=1)
     try:
         for event in reading.events:
             engine.feed(event)
@@ -209,6 +233,8 @@ def _detect(reading: _Reading, options: Options) -> Report:
                 if len(suspicious) < MAX_SUSPICIOUS:
                     suspicious.append(quoted)
                 last_errors.append(quoted)
+                if event.fields.get("kind") == _TRACEBACK:
+                    tracebacks.append(dataclasses.replace(quoted, matched=("traceback",)))
     finally:
         close = getattr(reading.events, "close", None)
         if close is not None:
@@ -220,6 +246,7 @@ def _detect(reading: _Reading, options: Options) -> Report:
         verdict.finding if verdict else None,
     )
     ranked = [_with_last_errors(r, last_errors) if r.cause == FALLBACK else r for r in ranked]
+    ranked = [_with_traceback(r, tracebacks) if r.cause in _USER_CODE_CAUSES else r for r in ranked]
     platforms = select_platforms(obs.platforms, options.plan.platform)
     plan = plan_diagnoses(ranked, platforms, obs, options.plan)
     diagnoses = plan.diagnoses if options.top is None else plan.diagnoses[: options.top]
@@ -232,4 +259,9 @@ def _detect(reading: _Reading, options: Options) -> Report:
         platforms=obs.platforms,
         suspicious=tuple(suspicious) if not diagnoses else (),
         collected=reading.collected,
+        activity=Activity(
+            workers_booted=obs.worker_boots,
+            requests=sum(obs.statuses.values()),
+            errors=sum(n for status, n in obs.statuses.items() if status >= 500),
+        ),
     )

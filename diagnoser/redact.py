@@ -260,38 +260,43 @@ def clip_record(text: str, limit: int = EVIDENCE_CHARS) -> str:
     return f"{head}\n…\n{tail}"
 
 
-def _evidence(ev: Evidence, r: Redactor) -> Evidence:
+def _evidence(ev: Evidence, r: Redactor, clip: bool = True) -> Evidence:
     """Return `ev` as it leaves: redacted, then clipped."""
-    text = clip_record(r(ev.text))
+    text = clip_record(r(ev.text)) if clip else r(ev.text)
     return ev if text == ev.text else replace(ev, text=text)
 
 
 def _fix(step: FixStep, r: Redactor) -> FixStep:
-    current = r(step.current) if step.current else step.current
-    suggested = r(step.suggested) if step.suggested else step.suggested
-    if current == step.current and suggested == step.suggested:
-        return step
-    return replace(step, current=current, suggested=suggested)
+    """Return a step as it leaves: its values and the names it took from the logs redacted."""
+    return replace(
+        step,
+        current=r(step.current) if step.current else step.current,
+        suggested=r(step.suggested) if step.suggested else step.suggested,
+        knob=r(step.knob),
+        where=r(step.where),
+        snippet=r(step.snippet) if step.snippet else step.snippet,
+    )
 
 
-def _diagnosis(d: Diagnosis, r: Redactor) -> Diagnosis:
+def _diagnosis(d: Diagnosis, r: Redactor, clip: bool) -> Diagnosis:
     return replace(
         d,
         summary=r(d.summary),
-        evidence=tuple(_evidence(e, r) for e in d.evidence),
+        evidence=tuple(_evidence(e, r, clip) for e in d.evidence),
         fixes=tuple(_fix(s, r) for s in d.fixes),
     )
 
 
-def redact_and_clip(report: Report, r: Redactor = DEFAULT) -> Report:
+def redact_and_clip(report: Report, r: Redactor = DEFAULT, clip: bool = True) -> Report:
     """Return `report` as it leaves: every text from the logs redacted, then evidence clipped.
 
-    Clipped even when redaction is off (`--no-redact`): evidence is a quote, not the whole record.
+    Clipped even when redaction is off (`--no-redact`): evidence is a quote, not the whole record. The
+    text and markdown reports pass clip=False: they quote chosen lines of each record (render/quote.py).
     """
     return replace(
         report,
-        diagnoses=tuple(_diagnosis(d, r) for d in report.diagnoses),
-        suspicious=tuple(_evidence(e, r) for e in report.suspicious),
+        diagnoses=tuple(_diagnosis(d, r, clip) for d in report.diagnoses),
+        suspicious=tuple(_evidence(e, r, clip) for e in report.suspicious),
         warnings=tuple(r(w) for w in report.warnings),
     )
 

@@ -165,7 +165,7 @@ def test_corrupt_gzip_is_refused(cli, tmp_path):
 
 def test_empty_input(cli, tmp_path):
     r = cli("diagnose", stdin=b"")
-    assert (r.code, r.out, r.err) == (0, "read 0 lines, 0 events from stdin\nno documented cause found\n", "")
+    assert (r.code, r.out, r.err) == (0, "read 0 lines, 0 events from stdin\nno failure found\n", "")
     empty = tmp_path / "empty.log"
     empty.write_bytes(b"")
     r = cli("diagnose", "--json", str(empty))

@@ -31,7 +31,7 @@ OOM_GUNICORN = b"""[2024-03-05 10:00:00 +0000] [1] [INFO] Starting gunicorn 22.0
 def test_healthy_log_exit_0_and_says_so(cli):
     r = cli("diagnose", stdin=HEALTHY_GUNICORN)
     assert r.code == 0, r.err
-    assert "no documented cause found" in r.out
+    assert "no failure found: 2 workers booted" in r.out  # what the service did, not only what it did not
     assert r.err == ""
 
 
@@ -40,8 +40,14 @@ def test_diagnosis_exit_1_text_names_cause_evidence_and_fix(cli):
     assert r.code == 1, r.err
     assert "oom_worker_reboot" in r.out
     assert "stdin:3: [2024-03-05 10:00:09 +0000] [1] [ERROR] Worker (pid:7) was sent SIGKILL!" in r.out
-    assert "docs: https://" in r.out
+    assert "docs: Python: tracemalloc (trace memory allocations) (https://" in r.out  # docs cited by title
+    assert "confidence" not in r.out and "gunicorn-worker-sigkill" not in r.out  # only with --verbose
     assert "\x1b[" not in r.out
+
+
+def test_verbose_says_how_the_diagnosis_was_reached(cli):
+    r = cli("diagnose", "--no-color", "-v", stdin=OOM_GUNICORN)
+    assert "confidence 0.9" in r.out and "gunicorn-worker-sigkill" in r.out
 
 
 def test_json_report_follows_the_contract(cli):
@@ -73,8 +79,10 @@ def test_markdown_output(cli):
     r = cli("diagnose", "-o", "markdown", stdin=OOM_GUNICORN)
     assert r.code == 1
     assert r.out.startswith("## diagnoser report\n")
-    assert "### 1. `oom_worker_reboot`:" in r.out
-    assert "| # | platform | knob | current | suggested | why | docs |" in r.out
+    assert "### 1. Worker or container killed for lack of memory (`oom_worker_reboot`, critical)" in r.out
+    # the evidence and the steps are visible without a click (no <details>, no table to scroll)
+    assert "<details>" not in r.out and "**Evidence**\n\n```text\nstdin:3: " in r.out
+    assert "1. **increase `container memory limit`**" in r.out
 
 
 def test_fail_on_threshold(cli):

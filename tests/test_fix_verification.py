@@ -127,6 +127,8 @@ def test_plan_still_suggests_what_was_verified(results):
         report = vf.diagnose_case(case_dir, r["knob"])
         step = vf.plan_step(report, r["cause"], r["knob"])
         got = (step["current"], step["suggested"]) if step else (None, None)
+        if step is None and r["suggested"] is None and r["current_read"] == "1":
+            continue  # one worker read from the logs: the plan leaves out a "decrease" it cannot make
         assert got == (r["current_read"], r["suggested"]), (
             f"{r['id']}: the plan now says current={got[0]!r} suggested={got[1]!r}, the verification "
             f"used {r['current_read']!r} -> {r['suggested']!r}: re-run corpus/lab/verify_fixes.py"

@@ -39,8 +39,21 @@ CATALOGUE = load_catalogue()
 MATRIX = sorted((cause, p.value) for cause, platforms in APPLIES.items() for p in platforms)
 
 
-def _plan(cause: str, platform: Platform):
-    return build_fixes(CATALOGUE[cause], select_platforms((platform,), None), Observations(), PlanOptions())
+def _plan(cause: str, platform: Platform, obs: Observations | None = None):
+    return build_fixes(
+        CATALOGUE[cause], select_platforms((platform,), None), obs or Observations(), PlanOptions()
+    )
+
+
+def _four_workers() -> Observations:
+    obs = Observations()
+    obs.worker_count = 4
+    return obs
+
+
+# Platforms whose only knob for a cause is a worker count: at the default of one worker there is nothing
+# to lower, so their own step shows only when the logs show more workers.
+WORKER_ONLY = {("oom_worker_reboot", "gunicorn"), ("oom_worker_reboot", "azmlinfsrv")}
 
 
 @pytest.mark.parametrize(("cause", "platform"), MATRIX)
@@ -48,6 +61,9 @@ def test_every_cause_has_a_plan_for_every_platform_it_applies_to(cause, platform
     platform = Platform(platform)
     plan = _plan(cause, platform)
     own = [s for s in plan if s.platform in (platform, platform.family)]
+    if (cause, platform.value) in WORKER_ONLY:
+        assert not own  # one worker (the default) cannot be lowered
+        own = [s for s in _plan(cause, platform, _four_workers()) if s.platform is platform]
     assert own, f"{cause} has no step for {platform.value}"
     for step in plan:
         assert step.docs.startswith("https://"), (cause, step.knob)
@@ -96,8 +112,11 @@ def test_every_documented_default_is_shown_by_some_step_with_its_docs():
                     assert DEFAULTS[key].value == step.current
                     used.add(key)
     unused = set(DEFAULTS) - used
-    # The family-level request timeout holds when only "azureml-v2" is known; no step is family-level.
-    assert unused <= {("request_settings.request_timeout_ms", P.AZUREML_V2)}, sorted(unused)
+    # The family-level request timeout holds when only "azureml-v2" is known; no step is family-level. A
+    # default worker count of 1 is never shown: it only tells the plan that there is no worker to take away.
+    expected = {("request_settings.request_timeout_ms", P.AZUREML_V2)}
+    expected |= {k for k, d in DEFAULTS.items() if k[0] in ("WORKER_COUNT", "--workers") and d.value == "1"}
+    assert unused <= expected, sorted(unused)
 
 
 @pytest.mark.parametrize(
@@ -140,8 +159,6 @@ def test_every_documented_default_is_shown_by_some_step_with_its_docs():
             "60",
             "ingress-nginx",
         ),
-        ("oom_worker_reboot", P.AZMLINFSRV, "WORKER_COUNT", "1", "constants.py"),
-        ("oom_worker_reboot", P.GUNICORN, "--workers", "1", "settings.html#workers"),
         ("oom_worker_reboot", P.AZUREML_V1_AKS, "memory_gb", "0.5", "aksservicedeploymentconfiguration"),
         ("oom_worker_reboot", P.AZUREML_V1_ACI, "memory_gb", "0.5", "aciservicedeploymentconfiguration"),
         (
@@ -172,6 +189,13 @@ def test_without_the_value_in_the_logs_current_is_the_cited_default(cause, platf
     step = next(s for s in _plan(cause, platform) if s.knob == knob and s.platform is platform)
     assert (step.current, step.current_source) == (default, ValueSource.DEFAULT)
     assert url_part in step.current_docs
+
+
+@pytest.mark.parametrize(("platform", "knob"), [(P.AZMLINFSRV, "WORKER_COUNT"), (P.GUNICORN, "--workers")])
+def test_workers_are_lowered_only_from_more_than_one(platform, knob):
+    assert not [s for s in _plan("oom_worker_reboot", platform) if s.knob == knob]  # default 1: no step
+    step = next(s for s in _plan("oom_worker_reboot", platform, _four_workers()) if s.knob == knob)
+    assert (step.current, step.suggested) == ("4", "2")
 
 
 def test_documented_maxima_cap_the_suggestion():

@@ -180,7 +180,10 @@ def diagnose_case(case_dir: Path, knob: str) -> Report:
     import yaml
 
     case = yaml.safe_load((case_dir / "case.yaml").read_text())
-    plan = PlanOptions(platform=Platform.DOCKER) if knob == "--memory" else PlanOptions()
+    # The knobs of a deployment platform (docker run, an AKS web service) are planned for that platform as
+    # a user on it would ask (--platform): the lab's local runs do not show it.
+    platform = KNOB_PLATFORM[knob] if knob in ("--memory", "memory_gb") else None
+    plan = PlanOptions(platform=platform)
     return diagnose([Files(tuple(str(case_dir / f) for f in case["inputs"]))], Options(plan=plan))
 
 

@@ -125,7 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="Log files to read; '-' or nothing reads stdin. Formats are detected per line.",
     )
     p.add_argument("-h", "--help", action="help", help="Show this message and exit.")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="More logging on stderr.")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="Say how each diagnosis was reached (confidence, detector, rule) and log more on stderr.",
+    )
 
     out = p.add_argument_group("Output")
     out.add_argument("--json", dest="json_out", action="store_true", help="Same as --output json.")
@@ -277,7 +283,7 @@ def diagnose(args: argparse.Namespace) -> int:
         _tell_collected(report, args.source, options.save_bundle)
     fmt = OutputFormat.JSON if args.json_out else args.output
     colour = want_colour(args.colour) and fmt is OutputFormat.TEXT
-    write_stdout(render(report, fmt, options.redactor, colour=colour))
+    write_stdout(render(report, fmt, options.redactor, colour=colour, verbose=args.verbose > 0))
     failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
     return EXIT_FOUND if failing else EXIT_OK
 

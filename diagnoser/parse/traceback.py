@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from diagnoser.lazy import LazyRegex
 from diagnoser.model import Event, EventKind, Level, RawLine
@@ -417,3 +418,85 @@ class FatalError:
         rec.message = "\n".join(self.messages)
         end = self.last_line if self.last_line != self.first.line else 0
         return make_event(self.first, rec, "\n".join(self.texts), end, MAX_RECORD)
+
+
+# -- what a traceback record says, for the report ------------------------------------------------------
+# Read again from a record's text (the evidence keeps only that): prefixes a log or a relay put before
+# each line (`web_1  | `, a CRI or compose prefix) are skipped by searching within the line.
+_FRAME_ANY = re.compile(r'File "(.*?)", line (\d+)(?:, in (\S.*))?')
+_EXC_LINE = re.compile(
+    r"(?:^|[\s|>\]])((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning|Fault|Failure)"
+    r"(?:\([A-Za-z_][\w.]*\))?)(?::[ \t]*(.*))?$"
+)
+# Any other class name (UserScriptTimeout, StopIteration), when qualified by its module or at the margin.
+_EXC_OTHER = re.compile(r"^\s*((?:[a-z_]\w*\.)+[A-Z]\w*|[A-Z][a-z]\w*)(?::[ \t]*(.*))?$")
+# Frames that are not the user's code: installed packages, the standard library, the interpreter's own.
+_NOT_USER = re.compile(r"/(?:site|dist)-packages/|/lib/python\d[\d.]*/|^<frozen |^<string>|\\lib\\|/usr/lib/")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One `File "...", line N, in fn` frame."""
+
+    path: str
+    line: int
+    function: str
+
+    @property
+    def where(self) -> str:
+        """Return `score.py:14`: the file's name and line, as a person looks it up."""
+        return f"{self.path.replace(chr(92), '/').rsplit('/', 1)[-1]}:{self.line}"
+
+    @property
+    def user_code(self) -> bool:
+        """Return True for a frame of the program's own files (not a package, the stdlib, the interpreter)."""
+        return _NOT_USER.search(self.path) is None
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """What a traceback record says: its original exception, the line showing it, where it was raised."""
+
+    exception: str  # short name: ValueError
+    message: str  # its first line
+    line: str  # the exception line as the record has it, without a log prefix
+    frame: Frame | None  # the innermost frame of the user's code, else the innermost frame
+    phase: str | None  # "startup" or "request", as the frames say
+
+
+def describe(text: str) -> Described | None:
+    """Return the original exception of a traceback record (the first of a chain) and its user frame."""
+    if START not in text:
+        return None
+    frames: list[Frame] = []
+    chain: list[tuple[list[Frame], str, str, str]] = []  # each traceback of the chain: frames, exception
+    column = 1 << 30  # where `File "` starts in this traceback's frames: a source line is right of it
+    wrapper = False  # the last exception line may wrap a remote one whose frames follow it
+    for raw in text.splitlines():
+        if START in raw:
+            frames, column, wrapper = [], 1 << 30, False
+            continue
+        if (m := _FRAME_ANY.search(raw)) is not None:
+            if wrapper:
+                # frames right after an exception line, with no new head: a remote traceback (Ray's
+                # `RayTaskError(ValueError): ...` then the worker's frames); its own exception is the original
+                frames = chain.pop()[0]
+                wrapper = False
+            frames.append(Frame(m[1], int(m[2]), (m[3] or "").strip()))
+            column = m.start()
+            continue
+        m = _EXC_LINE.search(raw.rstrip()) or (_EXC_OTHER.match(raw.rstrip()) if frames else None)
+        # the exception line starts left of the frames (a frame's source line, `raise MyError`, right of them)
+        if m is not None and m.start(1) < column and (frames or not chain):
+            chain.append((frames, m[1].rsplit(".", 1)[-1], (m[2] or "").strip(), raw[m.start(1) :].strip()))
+            frames, column, wrapper = [], 1 << 30, True
+        elif raw.strip():
+            wrapper = False
+    if not chain:
+        return None
+    first_frames, name, message, line = chain[0]
+    every = [f for frames_, *_ in chain for f in frames_]
+    user = [f for f in first_frames if f.user_code] or [f for f in every if f.user_code]
+    frame = user[-1] if user else (first_frames[-1] if first_frames else None)
+    # the original traceback says when it was raised (a server's wrapper frames may say otherwise)
+    return Described(name, message, line, frame, frames_phase([f.function for f in first_frames]))

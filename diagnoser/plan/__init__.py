@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from diagnoser.model import Diagnosis, FixStep, Origin, Platform, Severity
+from diagnoser.model import Action, Diagnosis, Evidence, FixStep, Origin, Platform, Severity, ValueSource
 from diagnoser.options import PlanOptions
+from diagnoser.parse.traceback import describe
 from diagnoser.plan.observe import Observations
+from diagnoser.plan.summary import compose
 
 if TYPE_CHECKING:  # the catalogue and the suggesters load only when there is a diagnosis to plan for
-    from diagnoser.plan.catalogue import Cause, StepTemplate
+    from diagnoser.plan.catalogue import Cause, StepTemplate, Suggester
     from diagnoser.plan.suggest import Suggestion
     from diagnoser.rank import Ranked
 
@@ -24,7 +27,7 @@ __all__ = [
     "select_platforms",
     "shows",
 ]
-AZUREML = (Platform.AZUREML_V1, Platform.AZUREML_V2)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def load_catalogue(*args: Any) -> dict[str, Cause]:
@@ -35,27 +38,31 @@ def load_catalogue(*args: Any) -> dict[str, Cause]:
 
 
 def select_platforms(observed: tuple[Platform, ...], override: Platform | None) -> tuple[Platform, ...]:
-    """Return the platforms whose steps the plan shows; empty means all."""
+    """Return the platforms whose steps the plan shows: those the input shows, or the one --platform names.
+
+    Empty when the input shows none: the plan then gives only steps that hold everywhere. A platform is
+    never guessed (azmlinfsrv runs under SDK v1 and v2 deployments alike, and locally: the logs of the
+    server alone do not say which).
+    """
     if override is not None:
         return (override,)
     chosen = list(observed)
     # azmlinfsrv runs gunicorn for its workers: its knobs are its own environment variables.
     if Platform.AZMLINFSRV in chosen and Platform.GUNICORN in chosen:
         chosen.remove(Platform.GUNICORN)
-    # azmlinfsrv runs under both SDK v1 and v2 deployments: without a marker, show both dialects.
-    if Platform.AZMLINFSRV in chosen and not any(p.family in AZUREML for p in chosen):
-        chosen.extend(AZUREML)
     return tuple(chosen)
 
 
 def shows(step: Platform, platforms: tuple[Platform, ...]) -> bool:
-    """Return True when a step written for `step` belongs in a plan for `platforms` (empty: all).
+    """Return True when a step written for `step` belongs in a plan for `platforms` (empty: generic only).
 
     A family's steps hold for each of its sub-platforms; a sub-platform's steps show when it is
     chosen, or when only its family is known (each variant is then labelled with its sub-platform).
     """
-    if not platforms or step is Platform.GENERIC or step in platforms:
+    if step is Platform.GENERIC or step in platforms:
         return True
+    if not platforms:
+        return False
     if step.sub_platforms:
         return any(p.family is step for p in platforms)
     family = step.family
@@ -82,49 +89,137 @@ def _fill(snippet: str | None, suggestion: Suggestion | None) -> str | None:
     return snippet.replace("{suggested}", suggested).replace("{current}", current)
 
 
-def build_fixes(
-    cause: Cause, platforms: tuple[Platform, ...], obs: Observations, options: PlanOptions
-) -> tuple[FixStep, ...]:
-    """Return the cause's fix steps for `platforms` (all when empty), generic steps included.
+MAX_STEPS = 3  # a plan a person acts on; --platform narrows it to the steps of one platform
 
-    When the autoscaler is pinned at its maximum, the maximum-replica steps come first: raising the
-    minimum or lowering the target cannot add replicas beyond it.
+
+def _below_minimum(template: StepTemplate, suggestion: Suggestion | None) -> bool:
+    """Return True for a "decrease" step whose knob is already at 1 or less (one worker, one replica)."""
+    if template.action is not Action.DECREASE or suggestion is None or suggestion.current is None:
+        return False
+    number = _NUMBER.match(suggestion.current)
+    return number is not None and float(number.group()) <= 1
+
+
+def build_fixes(
+    cause: Cause,
+    platforms: tuple[Platform, ...],
+    obs: Observations,
+    options: PlanOptions,
+    context: Context | None = None,
+) -> tuple[FixStep, ...]:
+    """Return at most MAX_STEPS fix steps of the cause for `platforms` (generic steps only when empty).
+
+    Steps whose current value the logs show come first (the knob that fired); a generic step that
+    repeats a platform step's knob (the memory limit, a timeout) gives way to it; a "decrease" step at
+    its minimum is left out. When the autoscaler is pinned at its maximum, the maximum-replica steps
+    come first: raising the minimum or lowering the target cannot add replicas beyond it.
     """
-    steps: list[FixStep] = []
+    steps: list[tuple[FixStep, Suggester | None]] = []
     for template in cause.fix:
         if not shows(template.platform, platforms):
             continue
         suggestion = _suggest(template, obs, options)
-        why = template.why
-        if suggestion is not None and suggestion.reasoning:
-            why = f"{why} ({suggestion.reasoning})" if why else suggestion.reasoning
-        steps.append(
-            FixStep(
-                action=template.action,
-                knob=template.knob,
-                platform=template.platform,
-                where=template.where,
-                why=why,
-                docs=template.docs,
-                text=template.text,
-                current=suggestion.current if suggestion else None,
-                suggested=suggestion.suggested if suggestion else None,
-                snippet=_fill(template.snippet, suggestion),
-                current_source=suggestion.current_source
-                if suggestion and suggestion.current is not None
-                else None,
-                current_docs=suggestion.current_docs
-                if suggestion and suggestion.current is not None
-                else None,
+        if _below_minimum(template, suggestion):
+            continue
+        if (
+            template.platform is Platform.GENERIC
+            and template.suggest is not None
+            and any(
+                other.suggest is template.suggest
+                and other.platform is not Platform.GENERIC
+                and shows(other.platform, platforms)
+                for other in cause.fix
             )
-        )
-    if obs.scaling.pinned_at_max:
-        from diagnoser.plan.catalogue import Suggester
-        from diagnoser.plan.suggest import replica_role
+        ):
+            continue  # the platform's own step for the same knob says it in the platform's words
+        steps.append((_step(template, suggestion, context or Context.of((), platforms)), template.suggest))
+    from diagnoser.plan.catalogue import Suggester
+    from diagnoser.plan.suggest import replica_role
 
-        replica_knobs = {t.knob for t in cause.fix if t.suggest is Suggester.REPLICAS}
-        steps.sort(key=lambda s: 0 if s.knob in replica_knobs and replica_role(s.knob) == "max" else 1)
-    return tuple(steps)
+    def priority(item: tuple[FixStep, Suggester | None]) -> int:
+        step, suggester = item
+        if obs.scaling.pinned_at_max and suggester is Suggester.REPLICAS and replica_role(step.knob) == "max":
+            return 0
+        return 1 if step.current_source in (ValueSource.OBSERVED, ValueSource.INFERRED) else 2
+
+    steps.sort(key=priority)
+    return tuple(step for step, _ in steps[:MAX_STEPS])
+
+
+def _step(template: StepTemplate, suggestion: Suggestion | None, context: Context) -> FixStep:
+    """Return the fix step of a template with the values a suggester computed and the input's names."""
+    why = template.why
+    if suggestion is not None and suggestion.reasoning:
+        why = f"{why} ({suggestion.reasoning})" if why else suggestion.reasoning
+    known = suggestion is not None and suggestion.current is not None
+    quote = suggestion.quote if suggestion is not None and known else None
+    snippet = _fill(template.snippet, suggestion)
+    return FixStep(
+        action=template.action,
+        knob=context.fill(template.knob),
+        platform=template.platform,
+        where=context.fill(template.where),
+        why=context.fill(why),
+        docs=template.docs,
+        text=context.fill(template.text),
+        current=suggestion.current if suggestion else None,
+        suggested=suggestion.suggested if suggestion else None,
+        snippet=context.fill(snippet) if snippet else None,
+        current_source=suggestion.current_source if suggestion and known else None,
+        current_docs=suggestion.current_docs if suggestion and known else None,
+        current_from=f"{quote.source}:{quote.line}" if quote is not None else None,
+    )
+
+
+AZURE_FAMILIES = (Platform.AZUREML_V1, Platform.AZUREML_V2, Platform.AZMLINFSRV)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Names from the input that fill a step's placeholders: {script} (the user's file), {at} (where the
+    traceback was raised, `score.py:14 in init()`)."""
+
+    script: str
+    at: str
+    azure: bool  # an Azure ML platform is shown: its words (score.py, init(), run()) apply
+
+    @classmethod
+    def of(cls, evidence: Sequence[Evidence], platforms: tuple[Platform, ...]) -> Context:
+        """Return the names the evidence gives (the first traceback's user frame), else plain words."""
+        azure = any(p.family in AZURE_FAMILIES for p in platforms)
+        script = "score.py" if azure else "the service's code"
+        at = "score.py, where the traceback ends" if azure else "where the traceback ends"
+        for ev in evidence:
+            told = describe(ev.text)
+            if told is not None and told.frame is not None and told.frame.user_code:
+                frame = told.frame
+                script = frame.where.rsplit(":", 1)[0]
+                fn = (
+                    f" in {frame.function}()" if frame.function and not frame.function.startswith("<") else ""
+                )
+                at = f"{frame.where}{fn}"
+                break
+        return cls(script, at, azure)
+
+    def fill(self, text: str) -> str:
+        """Return `text` with {script} and {at} replaced."""
+        return text.replace("{script}", self.script).replace("{at}", self.at)
+
+
+def other_platforms(cause: Cause, platforms: tuple[Platform, ...]) -> tuple[Platform, ...]:
+    """Return the platforms the cause has steps for that the plan does not show (for --platform)."""
+    seen: list[Platform] = []
+    for template in cause.fix:
+        p = template.platform
+        if p is not Platform.GENERIC and not shows(p, platforms) and p not in seen:
+            seen.append(p)
+    return tuple(seen)
+
+
+def value_quotes(obs: Observations, fixes: tuple[FixStep, ...]) -> list[Evidence]:
+    """Return the lines the fix steps read their current values from (quoted beside the evidence)."""
+    wanted = {s.current_from for s in fixes if s.current_from}
+    return [q for q in obs.quotes.values() if f"{q.source}:{q.line}" in wanted]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +244,11 @@ def plan_diagnoses(
         title = cause.title if cause else entry.best.title
         if entry.origin is Origin.CLASSIFIER and entry.severity is Severity.LOW:
             title = f"Possible: {title}"  # the classifier's lean, not a finding (detect/classifier.py)
+        evidence = entry.evidence
+        fixes = build_fixes(cause, platforms, obs, options, Context.of(evidence, platforms)) if cause else ()
+        quoted = {(e.source, e.line) for e in evidence}
+        evidence += tuple(q for q in value_quotes(obs, fixes) if (q.source, q.line) not in quoted)
+        summary = entry.best.summary or (cause.summary if cause else "")
         diagnoses.append(
             Diagnosis(
                 cause=entry.cause,
@@ -157,10 +257,11 @@ def plan_diagnoses(
                 confidence=entry.confidence,
                 origin=entry.origin,
                 rule=entry.best.rule,
-                summary=entry.best.summary or (cause.summary if cause else ""),
-                evidence=entry.evidence,
-                fixes=build_fixes(cause, platforms, obs, options) if cause else (),
+                summary=compose(entry.cause, summary, evidence, fixes),
+                evidence=evidence,
+                fixes=fixes,
                 platforms=platforms,
+                other_platforms=other_platforms(cause, platforms) if cause else (),
             )
         )
     return Plan(tuple(diagnoses), tuple(warnings))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from diagnoser.lazy import LazyRegex
-from diagnoser.model import Event, EventKind, Platform
+from diagnoser.model import Event, EventKind, Evidence, Level, Platform
 
 _ONE_SECOND = timedelta(seconds=1)
 # azmlinfsrv >= 0.8 banner (azureml_inference_server_http/amlserver.py): "Worker Count: 1",
@@ -21,6 +21,13 @@ _WORKER_COUNT = LazyRegex(r"\bworker[ _]count\b\)?\s*[:=]\s*(\d+)", re.I)
 _WORKER_TIMEOUT = LazyRegex(r"\bworker[ _]timeout\b(?: \(seconds\))?\s*[:=]\s*(\d+)", re.I)
 _GUNICORN_WORKERS = LazyRegex(r"(?:--workers|-w)[ =](\d+)\b")
 _GUNICORN_TIMEOUT = LazyRegex(r"(?:--timeout|-t)[ =](\d+)\b")
+# gunicorn --log-level debug prints "Current configuration:" then one `  name: value` line per setting
+# (gunicorn/arbiter.py); pasted logs may carry each on its own line.
+_CONFIG_WORKERS = LazyRegex(r"^\s+workers: (\d+)\s*$", re.M)
+_CONFIG_TIMEOUT = LazyRegex(r"^\s+timeout: (\d+)\s*$", re.M)
+# `docker inspect`: HostConfig.Memory in bytes (0: no limit).
+_DOCKER_MEMORY = LazyRegex(r"\"Memory\":\s*(\d+)")
+BOOT_WINDOW_S = 2.0
 # azmlinfsrv: "Scoring timeout is found from os.environ: 60000 ms" (old),
 # "Scoring timeout setting is not found. Use default timeout: 3600000 ms",
 # "Scoring timeout is set to 3600000".
@@ -162,6 +169,8 @@ _FORMAT_PLATFORMS = {
 # Kinds compared per event, bound once: on Python 3.11 an EventKind.X lookup costs about three
 # function calls (see model.EventKind).
 _ACCESS, _WORKER_BOOT, _CONFIG = EventKind.ACCESS, EventKind.WORKER_BOOT, EventKind.CONFIG
+_WORKER_EXIT = EventKind.WORKER_EXIT
+_ERROR_LEVELS = frozenset({Level.ERROR, Level.CRITICAL})
 _SCALING_KINDS = frozenset({EventKind.HPA_STATUS, EventKind.HPA_CONDITION, EventKind.K8S_EVENT})
 _COMPONENT_PLATFORMS = {
     "gunicorn": Platform.GUNICORN,
@@ -300,6 +309,12 @@ class Observations:
     memory_limit_bytes: int | None = None
     memory_gb: float | None = None
     worker_boots: int = 0
+    # workers booted together at start (within BOOT_WINDOW of the first boot): the worker count in use
+    initial_boots: int = 0
+    _first_boot: datetime | None = field(default=None, repr=False)
+    _boots_closed: bool = field(default=False, repr=False)
+    # the line each value above was read from, by attribute name: the report quotes it
+    quotes: dict[str, Evidence] = field(default_factory=dict)
     statuses: Counter[int] = field(default_factory=Counter)
     durations_ms: list[float] = field(default_factory=list)  # reservoir of access-line durations
     duration_count: int = 0
@@ -326,6 +341,10 @@ class Observations:
             self._feed_access(event)
         elif kind == _WORKER_BOOT:
             self.worker_boots += 1
+            self._count_initial_boot(event)
+        elif self._first_boot is not None and not self._boots_closed:
+            # the first burst of boots ends at the first worker exit or error: later boots replace workers
+            self._boots_closed = kind == _WORKER_EXIT or event.level in _ERROR_LEVELS
         elif kind in _SCALING_KINDS:
             self._feed_scaling(kind, fields, event.message)
         labels = fields.get("platform_labels")
@@ -337,52 +356,73 @@ class Observations:
         if fields.get("container") == "inference-server":
             self.platform_votes[V2] += 1
         limit = fields.get("memory_limit")
-        if isinstance(limit, str):  # the last limit seen is the one in force
-            self.memory_limit_bytes = parse_memory(limit) or self.memory_limit_bytes
+        if isinstance(limit, str) and (parsed := parse_memory(limit)):  # the last limit seen is in force
+            self._set("memory_limit_bytes", parsed, event)
         if kind == _CONFIG:  # azmlinfsrv banner values, already typed by the parser
             for name in ("worker_count", "worker_timeout", "scoring_timeout_ms"):
                 value = fields.get(name)
                 if isinstance(value, int):
-                    setattr(self, "worker_timeout_s" if name == "worker_timeout" else name, value)
+                    self._set("worker_timeout_s" if name == "worker_timeout" else name, value, event)
         message = event.message
         lower = message[:2000].lower()
         if _may_name_platform(lower):
             self._feed_platform_words(lower)
-        if "worker" in lower or "--workers" in lower or "--timeout" in lower:
-            self._feed_worker_settings(message)
+        if "worker" in lower or "--workers" in lower or "--timeout" in lower or "timeout:" in lower:
+            self._feed_worker_settings(message, event)
         if "scoring" in lower and "timeout" in lower:
             m = _SCORING_TIMEOUT.search(message)
             if m:
-                self.scoring_timeout_ms = int(m.group(1))
+                self._set("scoring_timeout_ms", int(m.group(1)), event)
         if "limit" in lower and "memory" in lower:
             m = _KERNEL_LIMIT.search(message)
             if m:
-                self.memory_limit_bytes = int(m.group(1)) * 1024
+                self._set("memory_limit_bytes", int(m.group(1)) * 1024, event)
         if "memory_gb" in lower or "memoryingb" in lower:
             m = _MEMORY_GB.search(message)
             if m:
-                self.memory_gb = float(m.group(1))
+                self._set("memory_gb", float(m.group(1)), event)
+        if '"memory":' in lower and (m := _DOCKER_MEMORY.search(message)) and int(m.group(1)) > 0:
+            self._set("memory_limit_bytes", int(m.group(1)), event)  # docker inspect: HostConfig.Memory
         if "timeout" in lower:
-            self._feed_front_end_timeouts(message, lower)
+            self._feed_front_end_timeouts(message, lower, event)
         if "replica" in lower or "instance" in lower or "utilization" in lower:
             self._feed_replica_settings(message)
 
-    def _feed_front_end_timeouts(self, message: str, lower: str) -> None:
+    def _set(self, attr: str, value: object, event: Event) -> None:
+        """Set a value the logs show and remember the line it was read from."""
+        setattr(self, attr, value)
+        self.quotes[attr] = Evidence(event.source, event.line, event.text, ("value",), event.timestamp)
+
+    def _count_initial_boot(self, event: Event) -> None:
+        """Count the workers a server boots together at start: gunicorn boots them all in a burst."""
+        ts = event.timestamp
+        if ts is None or self._boots_closed:
+            return
+        if self._first_boot is None:
+            self._first_boot = ts
+            self.quotes["initial_boots"] = Evidence(event.source, event.line, event.text, ("value",), ts)
+        try:
+            if abs((ts - self._first_boot).total_seconds()) <= BOOT_WINDOW_S:
+                self.initial_boots += 1
+        except TypeError:  # aware and naive times mixed
+            return
+
+    def _feed_front_end_timeouts(self, message: str, lower: str, event: Event) -> None:
         """Read the timeouts of the AKS front end, online deployments and ingress-nginx."""
         if "scoring_timeout_ms" in lower or "scoringtimeoutms" in lower:
             m = _AKS_SCORING_TIMEOUT.search(message)
             if m:
-                self.aks_scoring_timeout_ms = int(m.group(1))
+                self._set("aks_scoring_timeout_ms", int(m.group(1)), event)
         if "request_timeout_ms" in lower or "requesttimeout" in lower:
             m = _REQUEST_TIMEOUT.search(message)
             if m:
-                self.request_timeout_ms = int(m.group(1))
+                self._set("request_timeout_ms", int(m.group(1)), event)
             elif m := _REQUEST_TIMEOUT_ISO.search(message):
-                self.request_timeout_ms = round(float(m.group(1)) * 1000)
+                self._set("request_timeout_ms", round(float(m.group(1)) * 1000), event)
         if "proxy-read-timeout" in lower:
             m = _PROXY_READ_TIMEOUT.search(message)
             if m:
-                self.proxy_read_timeout_s = int(m.group(1))
+                self._set("proxy_read_timeout_s", int(m.group(1)), event)
 
     def _feed_platform_words(self, lower: str) -> None:
         """Vote for the platforms the words of a (lower-cased) message name."""
@@ -450,16 +490,16 @@ class Observations:
             elif reason in _HPA_METRIC_FAILURES:
                 sc.metrics_unknown = True
 
-    def _feed_worker_settings(self, message: str) -> None:
-        """Read worker count and timeout from banners and command lines."""
-        for pattern, attr in ((_WORKER_COUNT, "worker_count"), (_GUNICORN_WORKERS, "worker_count")):
+    def _feed_worker_settings(self, message: str, event: Event) -> None:
+        """Read worker count and timeout from banners, command lines and gunicorn's configuration dump."""
+        for pattern in (_WORKER_COUNT, _GUNICORN_WORKERS, _CONFIG_WORKERS):
             m = pattern.search(message)
             if m:
-                setattr(self, attr, int(m.group(1)))
-        for pattern in (_WORKER_TIMEOUT, _GUNICORN_TIMEOUT):
+                self._set("worker_count", int(m.group(1)), event)
+        for pattern in (_WORKER_TIMEOUT, _GUNICORN_TIMEOUT, _CONFIG_TIMEOUT):
             m = pattern.search(message)
             if m:
-                self.worker_timeout_s = int(m.group(1))
+                self._set("worker_timeout_s", int(m.group(1)), event)
 
     def _feed_access(self, event: Event) -> None:
         """Count statuses, sample durations and count requests per second."""

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from diagnoser.model import Platform, ValueSource
+from diagnoser.model import Evidence, Platform, ValueSource
 from diagnoser.options import ReplicaInputs
 from diagnoser.plan.catalogue import Suggester
 from diagnoser.plan.defaults import KnobDefault, default_for
@@ -40,10 +40,13 @@ class Suggestion:
     reasoning: str
     current_source: ValueSource | None = None
     current_docs: str | None = None  # the page documenting a default current value
+    quote: Evidence | None = None  # the line an observed or inferred current value was read from
 
 
-def _observed(value: object, suggested: str | None, reasoning: str) -> Suggestion:
-    return Suggestion(str(value), suggested, reasoning, ValueSource.OBSERVED)
+def _observed(
+    value: object, suggested: str | None, reasoning: str, quote: Evidence | None = None
+) -> Suggestion:
+    return Suggestion(str(value), suggested, reasoning, ValueSource.OBSERVED, quote=quote)
 
 
 def _defaulted(default: KnobDefault, suggested: str | None, reasoning: str) -> Suggestion:
@@ -85,7 +88,8 @@ def suggest_memory(knob: str, obs: Observations, platform: Platform | None = Non
             )
             return _defaulted(default, doubled, why)
         doubled_gb = math.ceil(current_gb * 2 * 10) / 10
-        return _observed(_fmt_number(round(current_gb, 2)), _fmt_number(doubled_gb), _MEMORY_WHY)
+        quote = obs.quotes.get("memory_gb" if obs.memory_gb is not None else "memory_limit_bytes")
+        return _observed(_fmt_number(round(current_gb, 2)), _fmt_number(doubled_gb), _MEMORY_WHY, quote)
     limit = obs.memory_limit_bytes
     if limit is None and obs.memory_gb is not None:
         limit = int(obs.memory_gb * GIB)
@@ -99,22 +103,28 @@ def suggest_memory(knob: str, obs: Observations, platform: Platform | None = Non
     else:
         current = f"{limit / GIB:g}Gi" if limit % GIB == 0 else f"{limit // 2**20}Mi"
         suggested = f"{doubled_mi // 1024}Gi" if unit_gi else f"{doubled_mi}Mi"
-    return _observed(current, suggested, _MEMORY_WHY)
+    quote = obs.quotes.get("memory_limit_bytes" if obs.memory_limit_bytes is not None else "memory_gb")
+    return _observed(current, suggested, _MEMORY_WHY, quote)
+
+
+# The Observations attribute that holds each timeout knob's value.
+_TIMEOUT_ATTRS = {
+    "--timeout": "worker_timeout_s",
+    "timeout": "worker_timeout_s",
+    "WORKER_TIMEOUT": "worker_timeout_s",
+    "SCORING_TIMEOUT_MS": "scoring_timeout_ms",
+    "scoring_timeout_ms": "aks_scoring_timeout_ms",
+    "request_settings.request_timeout_ms": "request_timeout_ms",
+    "request_timeout_ms": "request_timeout_ms",
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": "proxy_read_timeout_s",
+}
 
 
 def _observed_timeout(knob: str, obs: Observations) -> int | None:
     """Return the value of a timeout knob the logs show, in the knob's unit."""
-    if knob in ("--timeout", "timeout", "WORKER_TIMEOUT"):
-        return obs.worker_timeout_s
-    if knob == "SCORING_TIMEOUT_MS":
-        return obs.scoring_timeout_ms
-    if knob == "scoring_timeout_ms":
-        return obs.aks_scoring_timeout_ms
-    if knob in ("request_settings.request_timeout_ms", "request_timeout_ms"):
-        return obs.request_timeout_ms
-    if knob == "nginx.ingress.kubernetes.io/proxy-read-timeout":
-        return obs.proxy_read_timeout_s
-    return None
+    attr = _TIMEOUT_ATTRS.get(knob)
+    value = getattr(obs, attr) if attr else None
+    return value if isinstance(value, int) else None
 
 
 def suggest_timeout(knob: str, obs: Observations, platform: Platform | None = None) -> Suggestion:
@@ -166,7 +176,7 @@ def suggest_timeout(knob: str, obs: Observations, platform: Platform | None = No
             suggested = str(maximum)
             why += f"; capped at the documented maximum {maximum} {unit} for {default.applies_to}"
     if observed is not None:
-        return _observed(observed, suggested, why)
+        return _observed(observed, suggested, why, obs.quotes.get(_TIMEOUT_ATTRS[knob]))
     assert default is not None
     return _defaulted(default, suggested, why)
 
@@ -286,24 +296,28 @@ def _with(base: Suggestion | None, suggested: str | None, why: str) -> Suggestio
     """Return `base`'s current value and source with `suggested` and `why`."""
     if base is None:
         return Suggestion(None, suggested, why)
-    return Suggestion(base.current, suggested, why, base.current_source, base.current_docs)
+    return Suggestion(base.current, suggested, why, base.current_source, base.current_docs, base.quote)
 
 
 def suggest_workers(
     obs: Observations, knob: str = "WORKER_COUNT", platform: Platform | None = None
 ) -> Suggestion:
-    """Suggest fewer workers when several share a memory limit."""
-    current = obs.worker_count
-    if current is None:
-        default = default_for(knob, platform)
-        why = "each worker loads its own copy of the model: fewer workers need less memory"
-        if default is None:
-            return Suggestion(None, None, why)
-        why = f"the logs do not show the worker count (default {default.value}); {why}: halve those you run"
-        return _defaulted(default, None, why)
-    if current <= 1:
-        return _observed(current, None, "a single worker already: raise the memory limit instead")
-    return _observed(current, str(max(1, current // 2)), "halve the workers that each load the model")
+    """Suggest fewer workers when several share a memory limit; none below one (plan drops the step)."""
+    why = "each worker loads its own copy of the model: halve the workers that each load it"
+    if obs.worker_count is not None:
+        current = obs.worker_count
+        suggested = str(current // 2) if current > 1 else None
+        return _observed(current, suggested, why, obs.quotes.get("worker_count"))
+    if obs.initial_boots > 1:
+        n = obs.initial_boots
+        inferred = f"{n} workers booted together at start; {why}"
+        quote = obs.quotes.get("initial_boots")
+        return Suggestion(str(n), str(n // 2), inferred, ValueSource.INFERRED, quote=quote)
+    default = default_for(knob, platform)
+    if default is None:
+        return Suggestion(None, None, why)
+    why = f"the logs do not show the worker count; the default is {default.value}"
+    return _defaulted(default, None, why)
 
 
 # What each catalogue `suggest:` name computes, called as (knob, observations, platform, replica inputs).

@@ -21,10 +21,16 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-def render(report: Report, fmt: OutputFormat, redactor: Redactor, colour: bool = False) -> str:
-    """Return the report rendered in `fmt`, secrets redacted by `redactor` (the run's Options.redactor)."""
+def render(
+    report: Report, fmt: OutputFormat, redactor: Redactor, colour: bool = False, verbose: bool = False
+) -> str:
+    """Return the report rendered in `fmt`, secrets redacted by `redactor` (the run's Options.redactor).
+
+    `verbose` adds how each diagnosis was reached (confidence, detector, rule) to text and markdown;
+    JSON always carries it.
+    """
     if fmt is OutputFormat.JSON:
         return render_json(report, redactor)
     if fmt is OutputFormat.MARKDOWN:
-        return render_markdown(report, redactor)
-    return render_text(report, redactor, colour=colour)
+        return render_markdown(report, redactor, verbose=verbose)
+    return render_text(report, redactor, colour=colour, verbose=verbose)

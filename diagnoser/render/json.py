@@ -38,6 +38,7 @@ def _fix(number: int, step: FixStep) -> dict[str, Any]:
         "snippet": step.snippet,
         "current_source": step.current_source.value if step.current_source else None,
         "current_docs": step.current_docs,
+        "current_from": step.current_from,
     }
 
 

@@ -1,9 +1,18 @@
-"""Render a Report as Markdown for a chat message or a pull-request comment."""
+"""Render a Report as Markdown for a chat message or a pull-request comment.
+
+Everything a reader acts on is visible without a click: the summary, the quoted evidence, each
+step's action, values and snippet.
+"""
 
 from __future__ import annotations
 
-from diagnoser.model import FixStep, Report, ValueSource
+from diagnoser.model import FixStep, Platform, Report
+from diagnoser.plan.docs import TITLES
 from diagnoser.redact import Redactor, redact_and_clip
+from diagnoser.render.quote import quote, quotes
+from diagnoser.render.text import current_note, healthy_line, platform_hint
+
+FENCE = "`" * 3
 
 
 def _code(text: str) -> str:
@@ -12,58 +21,71 @@ def _code(text: str) -> str:
     return f"{fence}{text}{fence}"
 
 
-def _current(step: FixStep) -> str:
-    """Return the current-value cell; a documented default says so and links its page."""
-    if step.current is None:
-        return ""
-    if step.current_source is ValueSource.DEFAULT:
-        if step.current_docs:
-            return f"{step.current} (default, [docs]({step.current_docs}))"
-        return f"{step.current} (default)"
-    return step.current
+def _fence(lines: list[str], lang: str = "text") -> list[str]:
+    """Return a fenced code block that no line of it can close."""
+    return [FENCE + lang, *(line.replace(FENCE, "'''") for line in lines), FENCE]
 
 
-def render_markdown(report: Report, redactor: Redactor) -> str:
-    """Return the report as Markdown, secrets redacted and evidence clipped."""
-    report = redact_and_clip(report, redactor)
+def _doc_link(url: str) -> str:
+    """Return a link named by the page's title where it is known."""
+    title = TITLES.get(url.split("#", 1)[0].split("?", 1)[0])
+    return f"[{title}]({url})" if title else f"<{url}>"
+
+
+def _step(n: int, s: FixStep) -> list[str]:
+    """Return one fix step: the action and its values on the first line, then why, snippet and docs."""
+    where = "" if s.platform is Platform.GENERIC else f"[{s.platform.value}] "
+    head = f"{n}. {where}**{s.action.value} {_code(s.knob)}**"
+    if s.where:
+        head += f" ({s.where})"
+    values = []
+    if s.current is not None:
+        values.append(f"current {s.current}{current_note(s)}")
+    if s.suggested is not None:
+        values.append(f"suggested **{s.suggested}**")
+    out = [head + (": " + ", ".join(values) if values else "")]
+    body = " ".join(p for p in (s.text, f"Why: {s.why}" if s.why else "") if p)
+    if body:
+        out.append(f"   {body}")
+    if s.snippet:
+        out += ["", *("   " + line for line in _fence(s.snippet.rstrip().splitlines(), "")), ""]
+    out.append(f"   Docs: {_doc_link(s.docs)}")
+    return out
+
+
+def render_markdown(report: Report, redactor: Redactor, verbose: bool = False) -> str:
+    """Return the report as Markdown, secrets redacted."""
+    report = redact_and_clip(report, redactor, clip=False)
     out = ["## diagnoser report", ""]
     sources = ", ".join(report.input.sources)
     out.append(f"Read {report.input.lines} lines ({report.input.events} events) from {sources}.")
     out.append("")
     if not report.diagnoses:
-        out.append("**No documented cause found.**")
-        for ev in report.suspicious:
-            out.append(f"- {_code(ev.source + ':' + str(ev.line))} {_code(ev.text.splitlines()[0][:200])}")
+        out.append(f"**{healthy_line(report).capitalize()}.**")
+        if report.suspicious:
+            out += ["", "Lines that look wrong but match no documented cause:", ""]
+            out += _fence([f"{q.where}: {q.line}" for q in map(quote, report.suspicious)])
     for i, d in enumerate(report.diagnoses, start=1):
-        out.append(f"### {i}. `{d.cause}`: {d.title}")
-        out.append("")
-        out.append(
-            f"**{d.severity.value}**, confidence {d.confidence:.2f} ({d.origin.value}"
-            + (f", rule `{d.rule}`" if d.rule else "")
-            + ")"
-        )
-        out.append("")
+        out += [f"### {i}. {d.title} ({_code(d.cause)}, {d.severity.value})", ""]
+        if verbose:
+            rule = f", rule {_code(d.rule)}" if d.rule else ""
+            out += [f"confidence {d.confidence:.2f} ({d.origin.value}{rule})", ""]
         if d.summary:
             out += [d.summary, ""]
-        out.append("<details><summary>Evidence</summary>")
-        out.append("")
-        out.append("```text")
-        for ev in d.evidence:
-            first = ev.text.splitlines()[0] if ev.text else ""
-            out.append(f"{ev.source}:{ev.line}: {first[:300]}".replace("```", "'''"))
-        out.append("```")
-        out.append("</details>")
-        out.append("")
+        quoted = [
+            line
+            for q in quotes(d.evidence)
+            for line in (f"{q.where}: {q.line}{q.repeats()}", *("    " + x for x in q.extra))
+        ]
+        out += ["**Evidence**", "", *_fence(quoted), ""]
         if d.fixes:
-            out.append("| # | platform | knob | current | suggested | why | docs |")
-            out.append("|---|---|---|---|---|---|---|")
-            for n, s in enumerate(d.fixes, start=1):
-                why = (s.why or s.text).replace("|", "\\|").replace("\n", " ")
-                out.append(
-                    f"| {n} | {s.platform.value} | {_code(s.knob)} ({s.action.value}) | {_current(s)} "
-                    f"| {s.suggested or ''} | {why} | [docs]({s.docs}) |"
-                )
+            platforms = ", ".join(p.value for p in d.platforms)
+            out += [f"**Fix** ({platforms}):" if platforms else "**Fix**:", ""]
+            for n, step in enumerate(d.fixes, start=1):
+                out += _step(n, step)
             out.append("")
+        if not d.platforms and (hint := platform_hint(d)):
+            out += [hint[0].upper() + hint[1:] + ".", ""]
     for w in report.warnings:
         out.append(f"> warning: {w}")
     return "\n".join(out).rstrip() + "\n"

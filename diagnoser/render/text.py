@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
-from diagnoser.model import Diagnosis, Evidence, FixStep, Report, Severity, ValueSource
+from diagnoser.model import Diagnosis, Evidence, FixStep, Platform, Report, Severity, ValueSource
+from diagnoser.plan.docs import doc_title
 from diagnoser.redact import Redactor, redact_and_clip
+from diagnoser.render.quote import Quote, quote, quotes
 
 _SEVERITY_COLOURS = {
     Severity.CRITICAL: "1;31",
@@ -39,34 +41,46 @@ def _input_line(report: Report) -> str:
 
 
 def _evidence_line(ev: Evidence) -> str:
-    """Return one quoted evidence line, the first line of a multi-line record plus its last."""
-    lines = [line for line in ev.text.splitlines() if line.strip()] or [""]
-    text = lines[0][:200] if len(lines) == 1 else f"{lines[0][:120]} … {lines[-1].strip()[:120]}"
-    where = ev.source.removeprefix("file:")
-    return f"{where}:{ev.line}: {text}"
+    """Return one quoted evidence record on one line (its decisive line)."""
+    q = quote(ev)
+    return f"{q.where}: {q.line}"
 
 
-def _default_note(step: FixStep) -> str:
-    """Return " (default for PLATFORM, DOCS)" when the current value is a documented default."""
-    if step.current_source is not ValueSource.DEFAULT:
-        return ""
-    where = step.platform.label
-    return f" (default for {where}, {step.current_docs})" if step.current_docs else f" (default for {where})"
+def _quote_lines(q: Quote) -> list[str]:
+    """Return a quote as report lines: where and the decisive line, then its extra lines indented."""
+    return [f"{q.where}: {q.line}{q.repeats()}"] + [f"    {x}" for x in q.extra]
+
+
+def current_note(step: FixStep) -> str:
+    """Return where a current value comes from: the line it was read at, or the default's platform."""
+    if step.current_source is ValueSource.OBSERVED and step.current_from:
+        return f" (read at {step.current_from.removeprefix('file:')})"
+    if step.current_source is ValueSource.INFERRED:
+        return " (inferred, see why)"
+    if step.current_source is ValueSource.DEFAULT:
+        docs = f", {step.current_docs}" if step.current_docs else ""
+        return f" (not in the logs; the default for {step.platform.label}{docs})"
+    return ""
+
+
+def platform_hint(d: Diagnosis) -> str:
+    """Return the line that names --platform when the logs do not show where the service runs."""
+    names = ", ".join(p.value for p in d.other_platforms[:6])
+    return f"for the exact settings of your platform, pass --platform ({names})" if names else ""
 
 
 def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
     """Return the lines of one fix step."""
-    head = f"{number}. [{step.platform.value}] {step.action.value} {style(step.knob, '1')}"
+    where = "" if step.platform is Platform.GENERIC else f"[{step.platform.value}] "
+    head = f"{number}. {where}{step.action.value} {style(step.knob, '1')}"
     if step.where:
         head += f" ({step.where})"
     values = []
     if step.current is not None:
-        values.append(f"current {step.current}{_default_note(step)}")
+        values.append(f"current {step.current}{current_note(step)}")
     if step.suggested is not None:
         values.append(f"suggested {style(step.suggested, '1;32')}")
-    if values:
-        head += ": " + ", ".join(values)
-    out = [head]
+    out = [head + (": " + ", ".join(values) if values else "")]
     body = step.text or ""
     if step.why:
         body = f"{body} Why: {step.why}" if body else f"Why: {step.why}"
@@ -74,36 +88,49 @@ def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
         out += textwrap.wrap(body, WIDTH - 8, initial_indent="      ", subsequent_indent="      ")
     if step.snippet:
         out += ["      " + line for line in step.snippet.rstrip().splitlines()]
-    out.append(f"      docs: {step.docs}")
+    out.append(f"      docs: {doc_title(step.docs)}")
     return out
 
 
-def _diagnosis_lines(index: int, d: Diagnosis, style: _Style) -> list[str]:
+def _diagnosis_lines(index: int, d: Diagnosis, style: _Style, verbose: bool) -> list[str]:
     """Return the lines of one diagnosis."""
     sev = style(d.severity.value.upper(), _SEVERITY_COLOURS[d.severity])
-    out = [
-        f"{index}. {sev} {style(d.cause, '1')}: {d.title}",
-        f"   confidence {d.confidence:.2f}, {d.origin.value}" + (f" {d.rule}" if d.rule else ""),
-    ]
+    out = [f"{index}. {sev} {style(d.cause, '1')}: {d.title}"]
+    if verbose:  # how the engine got there: for whoever tunes it, not for the reader of the diagnosis
+        out.append(f"   confidence {d.confidence:.2f}, {d.origin.value}" + (f" {d.rule}" if d.rule else ""))
     if d.summary:
         out += textwrap.wrap(d.summary, WIDTH - 3, initial_indent="   ", subsequent_indent="   ")
     out.append("   evidence:")
-    out += [f"     {_evidence_line(ev)}" for ev in d.evidence]
+    out += [f"     {line}" for q in quotes(d.evidence) for line in _quote_lines(q)]
     if d.fixes:
-        platforms = ", ".join(p.value for p in d.platforms) or "any platform"
-        out.append(f"   fix ({platforms}):")
+        platforms = ", ".join(p.value for p in d.platforms)
+        out.append(f"   fix ({platforms}):" if platforms else "   fix:")
         for n, step in enumerate(d.fixes, start=1):
             out += ["    " + line for line in _step_lines(n, step, style)]
+    if not d.platforms and (hint := platform_hint(d)):
+        out += textwrap.wrap(hint, WIDTH - 3, initial_indent="   ", subsequent_indent="   ")
     return out
 
 
-def render_text(report: Report, redactor: Redactor, colour: bool = False) -> str:
+def healthy_line(report: Report) -> str:
+    """Return what a run with no diagnosis says: no failure, and what the service did if the logs show it."""
+    a = report.activity
+    did = []
+    if a is not None and a.workers_booted:
+        did.append(f"{a.workers_booted} worker{'s' if a.workers_booted > 1 else ''} booted")
+    if a is not None and a.requests:
+        answered = a.requests - a.errors
+        did.append(f"{answered} of {a.requests} requests answered without a server error")
+    return "no failure found" + (": " + ", ".join(did) if did else "")
+
+
+def render_text(report: Report, redactor: Redactor, colour: bool = False, verbose: bool = False) -> str:
     """Return the report as terminal text, secrets redacted and evidence clipped."""
-    report = redact_and_clip(report, redactor)
+    report = redact_and_clip(report, redactor, clip=False)
     style = _Style(colour)
     lines = [_input_line(report)]
     if not report.diagnoses:
-        lines.append(style("no documented cause found", "32"))
+        lines.append(style(healthy_line(report), "32"))
         if report.suspicious:
             lines.append("lines that look wrong but match no documented cause:")
             lines += [f"  {_evidence_line(ev)}" for ev in report.suspicious]
@@ -114,7 +141,7 @@ def render_text(report: Report, redactor: Redactor, colour: bool = False) -> str
         )
         for i, d in enumerate(report.diagnoses, start=1):
             lines.append("")
-            lines += _diagnosis_lines(i, d, style)
+            lines += _diagnosis_lines(i, d, style, verbose)
     for w in report.warnings:
         lines.append(style(f"warning: {w}", "33"))
     return "\n".join(lines) + "\n"

@@ -205,3 +205,15 @@ def test_kubectl_output_from_the_same_server_diagnoses_alike(cli, k8s):
     assert b"ValueError: model config is missing required key 'n_features'" in previous
     result = cli("diagnose", "--json", stdin=pods + previous)
     assert result.json()["diagnoses"][0]["cause"] == "init_exception"
+
+
+def test_crashloop_text_report_quotes_the_user_exception_and_renders_api_objects(cli, k8s):
+    for fmt in ("text", "markdown"):
+        result = cli("diagnose", "--service", "scorer", "--source", "kubernetes", "--no-color", "-o", fmt)
+        assert result.code == 1, result.err
+        out = result.out
+        # the init() exception of the previous container, not only the traceback head or the server's wrapper
+        assert "ValueError: model config is missing required key 'n_features'" in out, out
+        assert "raised at " in out and "score.py" in out
+        # Kubernetes objects read as kubectl prints them, never as raw API JSON
+        assert '"apiVersion"' not in out and '{"kind"' not in out and '"involvedObject"' not in out, out

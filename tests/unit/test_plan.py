@@ -175,10 +175,9 @@ def test_workers_halved():
     assert suggest_workers(obs).suggested == "2"
 
 
-def test_platforms_azmlinfsrv_alone_shows_both_sdk_dialects():
-    assert select_platforms((Platform.AZMLINFSRV,), None) == (
-        Platform.AZMLINFSRV,
-        Platform.AZUREML_V1,
-        Platform.AZUREML_V2,
-    )
+def test_platforms_are_those_shown_never_guessed():
+    # azmlinfsrv runs locally and under SDK v1 and v2 deployments: its log alone names none of them
+    assert select_platforms((Platform.AZMLINFSRV,), None) == (Platform.AZMLINFSRV,)
+    assert select_platforms((Platform.AZMLINFSRV, Platform.GUNICORN), None) == (Platform.AZMLINFSRV,)
+    assert select_platforms((), None) == ()
     assert select_platforms((Platform.KUBERNETES,), Platform.DOCKER) == (Platform.DOCKER,)
