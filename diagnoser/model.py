@@ -270,6 +270,7 @@ class Collected:
 class Activity:
     """What the service did, as far as the logs show: workers booted, requests answered."""
 
+    listening: str | None = None  # the address the server said it listens on
     workers_booted: int = 0
     requests: int = 0  # access lines
     errors: int = 0  # of them with a 5xx status

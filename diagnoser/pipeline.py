@@ -260,6 +260,7 @@ def _detect(reading: _Reading, options: Options) -> Report:
         suspicious=tuple(suspicious) if not diagnoses else (),
         collected=reading.collected,
         activity=Activity(
+            listening=obs.listening,
             workers_booted=obs.worker_boots,
             requests=sum(obs.statuses.values()),
             errors=sum(n for status, n in obs.statuses.items() if status >= 500),

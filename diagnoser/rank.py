@@ -133,7 +133,36 @@ def rank(
     entries = merge(findings)
     if probabilities is not None:
         entries = combine(entries, probabilities, classifier_finding)
-    return order(_explained(entries))
+    return _start_explained(order(_explained(entries)))
+
+
+# Causes that say why start-up failed. A start-up exception ranked after one of them is that failure seen
+# from the program's side (the KeyError of a missing variable, the abort after an illegal instruction):
+# a second diagnosis for it would send the reader to fix code that only reported the cause.
+START_CAUSES = frozenset(
+    {
+        "config_missing",
+        "missing_dependency",
+        "model_not_found",
+        "permission_denied",
+        "dependency_unreachable",
+        "gpu_out_of_memory",
+        "gpu_unavailable",
+        "illegal_instruction",
+        "port_in_use",
+    }
+)
+START_EXCEPTION = "init_exception"
+
+
+def _start_explained(ordered: list[Ranked]) -> list[Ranked]:
+    """Drop the start-up exception when a cause ranked before it says why start-up failed."""
+    out: list[Ranked] = []
+    for r in ordered:
+        if r.cause == START_EXCEPTION and any(o.cause in START_CAUSES for o in out):
+            continue
+        out.append(r)
+    return out
 
 
 def _explained(entries: list[Ranked]) -> list[Ranked]:

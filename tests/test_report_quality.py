@@ -154,6 +154,6 @@ def test_repeats_are_counted_and_a_long_line_keeps_its_end():
         for n, t in ((6, t0), (8, t0), (10, t1))
     ]
     (q,) = quotes(tuple(kills))
-    assert q.count == 3 and q.repeats() == " (and 2 more like it within 1 s)"
+    assert q.count == 3 and q.repeats() == " (repeated: at least 3 times in 1 s)"
     long = "x" * 300 + " limit 1048576kB"
     assert shorten(long).endswith("limit 1048576kB") and len(shorten(long)) <= 160

@@ -34,9 +34,11 @@ EVIDENCE_LINES = 5
 # otherwise its lean is a "possible" cause at low severity, below every rule. Fixed priors, not tuned.
 MARGIN = 1.5
 CONFIDENT = 0.5
+CLASSIFIER_SUMMARY = (
+    "The lines below read like this cause's known logs, though none of its known messages is there."
+)
 POSSIBLE_SUMMARY = (
-    "Not confirmed: no rule names this cause, and the wording of the lines below only leans towards it. "
-    "Check them before acting on it."
+    "Possible, not confirmed: the lines below only resemble this cause's logs. Check them first."
 )
 
 # What a line must be about for the classifier to quote it for a cause: any one of these tokens
@@ -221,7 +223,7 @@ class Classifier:
                 severity=Severity.HIGH,
                 confidence=round(p, 3),
                 title=cause,
-                summary="No rule matched, but the wording of the lines below is that of this cause.",
+                summary=CLASSIFIER_SUMMARY,
                 evidence=evidence,
                 count=self.bag.suspicious,
             )

@@ -9,6 +9,7 @@ capture was never seen (a rule whose matchers do not all capture it).
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 from datetime import datetime
@@ -33,8 +34,14 @@ def placeholders_of(template: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
 
 
+_UNSEEN = "\x00"
+# A parenthesis holding a capture the logs never showed says nothing: it goes, with the blank before it.
+_UNSEEN_ASIDE = re.compile(r"\s*\([^()\x00]*\x00[^()]*\)")
+
+
 def fill_template(template: str, values: dict[str, str], captures: Sequence[str] = ()) -> str:
-    """Fill `{name}` placeholders; a capture never seen becomes '?', an unknown name stays as is."""
+    """Fill `{name}` placeholders; an unknown name stays as is. A capture never seen takes its `or=`
+    fallback; without one, the parenthesis around it goes (`(last pid {pid})`), else it reads "…"."""
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError:
@@ -48,10 +55,16 @@ def fill_template(template: str, values: dict[str, str], captures: Sequence[str]
         if fname in values:
             out.append(describe_exit(values[fname]) if spec == "exit" else values[fname])
         elif fname in captures:
-            out.append(spec[3:] if spec.startswith("or=") else "?")
+            if spec.startswith("or="):
+                out.append(spec[3:])
+            else:
+                out.append("a non-zero code" if spec == "exit" else _UNSEEN)
         else:
             out.append("{" + fname + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}")
-    return "".join(out)
+    text = "".join(out)
+    if _UNSEEN in text:
+        text = _UNSEEN_ASIDE.sub("", text).replace(_UNSEEN, "…")
+    return text
 
 
 def summary(
@@ -66,6 +79,8 @@ def summary(
     placeholders = {f"{n}_count": str(c) for n, c in zip(rule.matcher_names, counts, strict=True)}
     placeholders.update({k: str(v) for k, v in captures.items()})
     placeholders["count"] = str(count)
-    placeholders["first_time"] = first_time.isoformat() if first_time else "?"
-    placeholders["last_time"] = last_time.isoformat() if last_time else "?"
+    if first_time is not None:
+        placeholders["first_time"] = first_time.isoformat()
+    if last_time is not None:
+        placeholders["last_time"] = last_time.isoformat()
     return fill_template(rule.explain or rule.title, placeholders, rule_captures(rule))

@@ -188,7 +188,7 @@ class Context:
         """Return the names the evidence gives (the first traceback's user frame), else plain words."""
         azure = any(p.family in AZURE_FAMILIES for p in platforms)
         script = "score.py" if azure else "the service's code"
-        at = "score.py, where the traceback ends" if azure else "where the traceback ends"
+        at = "score.py, where the traceback ends" if azure else "the code the error points to"
         for ev in evidence:
             told = describe(ev.text)
             if told is not None and told.frame is not None and told.frame.user_code:

@@ -28,6 +28,15 @@ _CONFIG_TIMEOUT = LazyRegex(r"^\s+timeout: (\d+)\s*$", re.M)
 # `docker inspect`: HostConfig.Memory in bytes (0: no limit).
 _DOCKER_MEMORY = LazyRegex(r"\"Memory\":\s*(\d+)")
 BOOT_WINDOW_S = 2.0
+# Where a server says it listens: gunicorn / azmlinfsrv "Listening at: http://0.0.0.0:8000", uvicorn and
+# werkzeug "running on http://127.0.0.1:8000", Ollama "Listening on 127.0.0.1:11434", Triton "Started
+# HTTPService at 0.0.0.0:8000", TF Serving "Exporting HTTP/REST API at:localhost:8501", Streamlit "URL:
+# http://0.0.0.0:8501".
+_LISTENING = LazyRegex(
+    r"(?:listening (?:at|on)|running on|serving on|started \w+ at|exporting http/rest api at|\burl)\s*:?\s*"
+    r"((?:https?://)?[\w.\-]*(?:\[[0-9a-f:]+\])?[\w.\-]*:\d{2,5})",
+    re.I,
+)
 # azmlinfsrv: "Scoring timeout is found from os.environ: 60000 ms" (old),
 # "Scoring timeout setting is not found. Use default timeout: 3600000 ms",
 # "Scoring timeout is set to 3600000".
@@ -309,6 +318,7 @@ class Observations:
     memory_limit_bytes: int | None = None
     memory_gb: float | None = None
     worker_boots: int = 0
+    listening: str | None = None  # the first address a server said it listens on
     # workers booted together at start (within BOOT_WINDOW of the first boot): the worker count in use
     initial_boots: int = 0
     _first_boot: datetime | None = field(default=None, repr=False)
@@ -385,6 +395,12 @@ class Observations:
             self._set("memory_limit_bytes", int(m.group(1)), event)  # docker inspect: HostConfig.Memory
         if "timeout" in lower:
             self._feed_front_end_timeouts(message, lower, event)
+        if self.listening is None and (
+            "listen" in lower or "running on" in lower or " at" in lower or "url" in lower
+        ):
+            m = _LISTENING.search(message)
+            if m:
+                self.listening = m.group(1)
         if "replica" in lower or "instance" in lower or "utilization" in lower:
             self._feed_replica_settings(message)
 

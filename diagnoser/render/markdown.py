@@ -58,10 +58,12 @@ def render_markdown(report: Report, redactor: Redactor, verbose: bool = False) -
     report = redact_and_clip(report, redactor, clip=False)
     out = ["## diagnoser report", ""]
     sources = ", ".join(report.input.sources)
-    out.append(f"Read {report.input.lines} lines ({report.input.events} events) from {sources}.")
+    lines = report.input.lines
+    out.append(f"Read {lines} line{'' if lines == 1 else 's'} from {sources}.")
     out.append("")
     if not report.diagnoses:
-        out.append(f"**{healthy_line(report).capitalize()}.**")
+        healthy = healthy_line(report)
+        out.append(f"**{healthy[0].upper()}{healthy[1:]}.**")
         if report.suspicious:
             out += ["", "Lines that look wrong but match no documented cause:", ""]
             out += _fence([f"{q.where}: {q.line}" for q in map(quote, report.suspicious)])

@@ -65,10 +65,11 @@ class Quote:
         return mine == theirs or (len(short) >= MIN_SHARED and long.endswith(short))
 
     def repeats(self) -> str:
-        """Return " (and 3 more like it within 1 s)" for a line quoted several times, else ""."""
+        """Return " (repeated: at least 4 times in 1 s)" for a line quoted several times, else "" (the
+        evidence keeps the first and last lines of each kind, so the count is a floor)."""
         if self.count == 1:
             return ""
-        more = f" (and {self.count - 1} more like it"
+        more = f" (repeated: at least {self.count} times"
         if self.first is not None and self.last is not None:
             try:
                 seconds = round(abs((self.last - self.first).total_seconds()))
@@ -77,17 +78,24 @@ class Quote:
             if seconds == 0:
                 return more + ")"
             span = f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
-            return f"{more} within {span})"
+            return f"{more} in {span})"
         return more + ")"
 
 
 def shorten(line: str, width: int = WIDTH) -> str:
-    """Return `line` cut to `width` characters keeping its start and its end (the message and its value)."""
+    """Return `line` cut to about `width` characters, keeping its start and its end (the message and its
+    value): a leading timestamp goes first, then the middle, cut between words."""
     line = line.rstrip()
     if len(line) <= width:
         return line
-    head = width // 4
-    return f"{line[:head].rstrip()} … {line[-(width - head - 3) :].lstrip()}"
+    line = _TIMESTAMPS.sub("", line).lstrip() or line
+    if len(line) <= width:
+        return line
+    head = line[: width // 3]
+    head = head[: head.rfind(" ")] if " " in head[width // 6 :] else head
+    tail = line[-(width - len(head) - 3) :]
+    tail = tail[tail.find(" ") + 1 :] if " " in tail[: width // 6] else tail
+    return f"{head.rstrip()} … {tail.lstrip()}"
 
 
 def _decode(line: str) -> str:

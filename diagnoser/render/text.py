@@ -17,6 +17,7 @@ _SEVERITY_COLOURS = {
     Severity.INFO: "2",
 }
 WIDTH = 100
+_AZURE_ML = (Platform.AZUREML_V1, Platform.AZUREML_V2, Platform.AZMLINFSRV)
 
 
 class _Style:
@@ -29,15 +30,20 @@ class _Style:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
 
 
-def _input_line(report: Report) -> str:
-    """Return the one-line summary of what was read."""
-    formats = ", ".join(
-        f"{name} {n}" for name, n in sorted(report.input.formats.items(), key=lambda kv: -kv[1])
-    )
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _input_line(report: Report, verbose: bool = False) -> str:
+    """Return the one-line summary of what was read; the formats recognised with --verbose."""
     sources = ", ".join(report.input.sources)
-    return f"read {report.input.lines} lines, {report.input.events} events from {sources}" + (
-        f" (formats: {formats})" if formats else ""
-    )
+    line = f"read {_plural(report.input.lines, 'line')} from {sources}"
+    if verbose:
+        formats = ", ".join(
+            f"{name} {n}" for name, n in sorted(report.input.formats.items(), key=lambda kv: -kv[1])
+        )
+        line += f" ({_plural(report.input.events, 'record')}" + (f"; formats: {formats})" if formats else ")")
+    return line
 
 
 def _evidence_line(ev: Evidence) -> str:
@@ -65,8 +71,13 @@ def current_note(step: FixStep) -> str:
 
 def platform_hint(d: Diagnosis) -> str:
     """Return the line that names --platform when the logs do not show where the service runs."""
-    names = ", ".join(p.value for p in d.other_platforms[:6])
-    return f"for the exact settings of your platform, pass --platform ({names})" if names else ""
+    names = [p.value for p in d.other_platforms if p.family not in _AZURE_ML][:4]
+    if any(p.family in _AZURE_ML for p in d.other_platforms):
+        names.append("an Azure ML target such as azureml-v2-managed")
+    if not names:
+        return ""
+    choices = " | ".join(names)
+    return f"the logs do not show where the service runs: --platform {choices} adds that platform's settings"
 
 
 def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
@@ -116,11 +127,14 @@ def healthy_line(report: Report) -> str:
     """Return what a run with no diagnosis says: no failure, and what the service did if the logs show it."""
     a = report.activity
     did = []
+    if a is not None and a.listening:
+        did.append(f"listening on {a.listening}")
     if a is not None and a.workers_booted:
-        did.append(f"{a.workers_booted} worker{'s' if a.workers_booted > 1 else ''} booted")
+        did.append(f"{_plural(a.workers_booted, 'worker')} booted")
     if a is not None and a.requests:
-        answered = a.requests - a.errors
-        did.append(f"{answered} of {a.requests} requests answered without a server error")
+        did.append(
+            f"{a.requests - a.errors} of {_plural(a.requests, 'request')} answered without a server error"
+        )
     return "no failure found" + (": " + ", ".join(did) if did else "")
 
 
@@ -128,7 +142,7 @@ def render_text(report: Report, redactor: Redactor, colour: bool = False, verbos
     """Return the report as terminal text, secrets redacted and evidence clipped."""
     report = redact_and_clip(report, redactor, clip=False)
     style = _Style(colour)
-    lines = [_input_line(report)]
+    lines = [_input_line(report, verbose)]
     if not report.diagnoses:
         lines.append(style(healthy_line(report), "32"))
         if report.suspicious:

@@ -23,9 +23,11 @@ def test_template_specs_decode_exit_codes_and_fill_captures_never_seen():
     assert fill_template("exited with {code:exit}", {"code": "139"}, ("code",)) == (
         "exited with 139 (SIGSEGV, segmentation fault: a crash in native code)"
     )
-    # A capture that no matcher produced: the words after or=, else "?".
+    # A capture that no matcher produced: the words after or=; else the parenthesis around it goes, or "…".
     assert fill_template("missing: {setting:or=see below}", {}, ("setting",)) == "missing: see below"
-    assert fill_template("missing: {setting}", {}, ("setting",)) == "missing: ?"
+    assert fill_template("missing: {setting}", {}, ("setting",)) == "missing: …"
+    assert fill_template("killed (last pid {pid}).", {}, ("pid",)) == "killed."
+    assert fill_template("exited with {code:exit}", {}, ("code",)) == "exited with a non-zero code"
     assert fill_template("missing: {setting:or=see below}", {"setting": "DB_URL"}, ("setting",)) == (
         "missing: DB_URL"
     )

@@ -43,9 +43,19 @@ def test_order_by_severity_then_confidence():
 
 
 def test_root_cause_ranks_before_the_symptom_it_explains():
+    symptom = _finding("oom_worker_reboot", 0.95, Severity.CRITICAL)
+    root = _finding("scheduling_failure", 0.7, Severity.HIGH, supersedes=("oom_worker_reboot",))
+    assert [r.cause for r in rank([symptom, root])] == ["scheduling_failure", "oom_worker_reboot"]
+
+
+def test_a_start_up_exception_after_the_cause_of_the_start_up_failure_goes():
     symptom = _finding("init_exception", 0.95, Severity.CRITICAL)
     root = _finding("model_not_found", 0.7, Severity.HIGH, supersedes=("init_exception",))
-    assert [r.cause for r in rank([symptom, root])] == ["model_not_found", "init_exception"]
+    assert [r.cause for r in rank([symptom, root])] == ["model_not_found"]
+    # before it, or beside a cause that does not say why start-up failed, it stays
+    assert [r.cause for r in rank([symptom])] == ["init_exception"]
+    timeout = _finding("request_timeout", 0.7, Severity.HIGH)
+    assert [r.cause for r in rank([symptom, timeout])] == ["init_exception", "request_timeout"]
 
 
 def test_supersede_cycle_falls_back_to_score_order():
