@@ -133,7 +133,7 @@ def rank(
     entries = merge(findings)
     if probabilities is not None:
         entries = combine(entries, probabilities, classifier_finding)
-    return _start_explained(order(_explained(entries)))
+    return _drop_explained(order(_explained(entries)))
 
 
 # Causes that say why start-up failed. A start-up exception ranked after one of them is that failure seen
@@ -152,14 +152,20 @@ START_CAUSES = frozenset(
         "port_in_use",
     }
 )
-START_EXCEPTION = "init_exception"
+# A cause ranked after one that explains it is dropped: the scheduler's "unbound immediate
+# PersistentVolumeClaims" is the volume's failure, unless it also names a resource no node has.
+EXPLAINED_BY: dict[str, frozenset[str]] = {
+    "init_exception": START_CAUSES,
+    "scheduling_failure": frozenset({"volume_mount_failure"}),
+}
 
 
-def _start_explained(ordered: list[Ranked]) -> list[Ranked]:
-    """Drop the start-up exception when a cause ranked before it says why start-up failed."""
+def _drop_explained(ordered: list[Ranked]) -> list[Ranked]:
+    """Drop a cause ranked after one that explains it (EXPLAINED_BY)."""
     out: list[Ranked] = []
     for r in ordered:
-        if r.cause == START_EXCEPTION and any(o.cause in START_CAUSES for o in out):
+        explainers = EXPLAINED_BY.get(r.cause, frozenset())
+        if any(o.cause in explainers for o in out) and not r.best.values.get("resource"):
             continue
         out.append(r)
     return out

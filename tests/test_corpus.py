@@ -46,8 +46,8 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered at the start of issue 15's session for its report review, scored once before any change
     # (thread13-first-score.txt).
     "holdout-thread13": ((HOLDOUT / "thread13",), HOLDOUT / "thread13-baseline.yaml"),
-    # Gathered after thread13's report review and the changes it led to, scored once (thread14-first-score.txt),
-    # for the second review of issue 15.
+    # Gathered after thread13's report review and the changes it led to, scored once
+    # (thread14-first-score.txt), for the second review of issue 15.
     "holdout-thread14": ((HOLDOUT / "thread14",), HOLDOUT / "thread14-baseline.yaml"),
 }
 

@@ -157,3 +157,46 @@ def test_repeats_are_counted_and_a_long_line_keeps_its_end():
     assert q.count == 3 and q.repeats() == " (repeated: at least 3 times in 1 s)"
     long = "x" * 300 + " limit 1048576kB"
     assert shorten(long).endswith("limit 1048576kB") and len(shorten(long)) <= 160
+
+
+def test_steps_for_knative_or_acr_show_only_when_the_input_names_them():
+    from diagnoser.model import Platform
+    from diagnoser.options import PlanOptions
+    from diagnoser.plan import build_fixes
+    from diagnoser.plan.observe import Observations
+
+    cause = load_catalogue()["image_pull_failure"]
+
+    def knobs(obs):
+        return {s.knob for s in build_fixes(cause, (Platform.KUBERNETES,), obs, PlanOptions())}
+
+    plain = Observations()
+    assert not {"AcrPull", "registries-skipping-tag-resolving"} & knobs(plain)
+    acr = Observations()
+    acr.markers.add("acr")
+    assert "AcrPull" in knobs(acr)
+
+
+def test_an_exception_inside_a_package_is_not_the_users_code_to_fix(tmp_path):
+    from diagnoser.options import Files, Options
+    from diagnoser.pipeline import diagnose
+
+    log = tmp_path / "app.log"
+    log.write_text(
+        "ERROR:    Exception in ASGI application\n"
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.8/site-packages/uvicorn/protocols/http/h11.py", line 385, in '
+        "run_asgi\n"
+        "    result = await app(self.scope, self.receive, self.send)\n"
+        "TypeError: __call__() takes 2 positional arguments but 4 were given\n"
+        'INFO:     172.17.0.1:58700 - "GET / HTTP/1.1" 500 Internal Server Error\n'
+    )
+    report = diagnose([Files((str(log),))], Options())
+    top = report.diagnoses[0]
+    assert top.cause == "run_exception"
+    fix = top.fixes[0]
+    assert "inside the installed package uvicorn" in fix.text and "upgrade or pin" in fix.text
+    from diagnoser.render.quote import quotes
+
+    # the quote points at the exception's own line, not the traceback head's
+    assert quotes(top.evidence)[0].where.endswith("app.log:5")

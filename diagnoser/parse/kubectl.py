@@ -234,6 +234,7 @@ class Describe(Block):
         self.restarts: int | None = None
         self.ready: bool | None = None  # the container's "Ready:" line
         self.limits: dict[str, str] = {}
+        self.limit_line: int | None = None  # the line of the container's memory limit
         self.res_part: tuple[str, int] | None = None
         self.cols: list[tuple[str, int]] | None = None
         self.hpa: dict[str, Any] | None = None  # set once a key shows this describes an HPA
@@ -355,6 +356,8 @@ class Describe(Block):
                 name = "gpu" if res == "nvidia.com/gpu" else res
                 if name in ("memory", "cpu", "gpu"):
                     self.limits[f"{name}_{self.res_part[0]}"] = m[3] or ""
+                    if name == "memory" and self.res_part[0] == "limit":
+                        self.limit_line = raw.line  # the plan quotes the line it reads the limit from
                 return
             self.res_part = None
         if m is None:
@@ -407,11 +410,14 @@ class Describe(Block):
                 )
             for raw, rec, lines in self.states:
                 k8s.add_restarts(rec, self.restarts, self.limits)
+                if self.limit_line is not None:
+                    rec.fields["memory_limit_line"] = self.limit_line
                 if self.ready is not None:
                     rec.fields["ready"] = self.ready  # the container's readiness now, after its states
                 out.append(make_event(raw, rec, "\n".join(lines), raw.line + len(lines) - 1))
         self.states, self.container, self.restarts, self.limits, self.res_part = [], None, None, {}, None
         self.ready = None
+        self.limit_line = None
 
     def finish(self, out: list[Event]) -> list[RawLine]:
         """Emit the last container's states and the pod status (or the HPA's status)."""

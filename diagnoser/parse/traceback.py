@@ -462,6 +462,7 @@ class Described:
     line: str  # the exception line as the record has it, without a log prefix
     frame: Frame | None  # the innermost frame of the user's code, else the innermost frame
     phase: str | None  # "startup" or "request", as the frames say
+    offset: int = 0  # the exception line's index among the record's lines
 
 
 def describe(text: str) -> Described | None:
@@ -469,10 +470,10 @@ def describe(text: str) -> Described | None:
     if START not in text:
         return None
     frames: list[Frame] = []
-    chain: list[tuple[list[Frame], str, str, str]] = []  # each traceback of the chain: frames, exception
+    chain: list[tuple[list[Frame], str, str, str, int]] = []  # each traceback: frames, exception, its line
     column = 1 << 30  # where `File "` starts in this traceback's frames: a source line is right of it
     wrapper = False  # the last exception line may wrap a remote one whose frames follow it
-    for raw in text.splitlines():
+    for index, raw in enumerate(text.splitlines()):
         if START in raw:
             frames, column, wrapper = [], 1 << 30, False
             continue
@@ -488,15 +489,16 @@ def describe(text: str) -> Described | None:
         m = _EXC_LINE.search(raw.rstrip()) or (_EXC_OTHER.match(raw.rstrip()) if frames else None)
         # the exception line starts left of the frames (a frame's source line, `raise MyError`, right of them)
         if m is not None and m.start(1) < column and (frames or not chain):
-            chain.append((frames, m[1].rsplit(".", 1)[-1], (m[2] or "").strip(), raw[m.start(1) :].strip()))
+            name, message = m[1].rsplit(".", 1)[-1], (m[2] or "").strip()
+            chain.append((frames, name, message, raw[m.start(1) :].strip(), index))
             frames, column, wrapper = [], 1 << 30, True
         elif raw.strip():
             wrapper = False
     if not chain:
         return None
-    first_frames, name, message, line = chain[0]
+    first_frames, name, message, line, offset = chain[0]
     every = [f for frames_, *_ in chain for f in frames_]
     user = [f for f in first_frames if f.user_code] or [f for f in every if f.user_code]
     frame = user[-1] if user else (first_frames[-1] if first_frames else None)
     # the original traceback says when it was raised (a server's wrapper frames may say otherwise)
-    return Described(name, message, line, frame, frames_phase([f.function for f in first_frames]))
+    return Described(name, message, line, frame, frames_phase([f.function for f in first_frames]), offset)

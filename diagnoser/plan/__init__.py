@@ -118,6 +118,8 @@ def build_fixes(
     for template in cause.fix:
         if not shows(template.platform, platforms):
             continue
+        if template.requires is not None and template.requires not in obs.markers:
+            continue  # a step for Knative or ACR on an input that never names them
         suggestion = _suggest(template, obs, options)
         if _below_minimum(template, suggestion):
             continue
@@ -174,6 +176,9 @@ def _step(template: StepTemplate, suggestion: Suggestion | None, context: Contex
 AZURE_FAMILIES = (Platform.AZUREML_V1, Platform.AZUREML_V2, Platform.AZMLINFSRV)
 
 
+RAISED = "the exception the traceback shows, where it was raised"
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """Names from the input that fill a step's placeholders: {script} (the user's file), {at} (where the
@@ -182,28 +187,58 @@ class Context:
     script: str
     at: str
     azure: bool  # an Azure ML platform is shown: its words (score.py, init(), run()) apply
+    names: tuple[tuple[str, str], ...] = ()  # ("<pod>", "web-7d9"): placeholders of commands the input fills
+    raised: str = RAISED  # {raised}: what to fix, in the service's own code or in a package it uses
 
     @classmethod
-    def of(cls, evidence: Sequence[Evidence], platforms: tuple[Platform, ...]) -> Context:
+    def of(
+        cls,
+        evidence: Sequence[Evidence],
+        platforms: tuple[Platform, ...],
+        names: dict[str, str] | None = None,
+    ) -> Context:
         """Return the names the evidence gives (the first traceback's user frame), else plain words."""
         azure = any(p.family in AZURE_FAMILIES for p in platforms)
         script = "score.py" if azure else "the service's code"
         at = "score.py, where the traceback ends" if azure else "the code the error points to"
+        raised = RAISED
         for ev in evidence:
             told = describe(ev.text)
-            if told is not None and told.frame is not None and told.frame.user_code:
-                frame = told.frame
+            if told is None or told.frame is None:
+                continue
+            frame = told.frame
+            fn = f" in {frame.function}()" if frame.function and not frame.function.startswith("<") else ""
+            if frame.user_code:
                 script = frame.where.rsplit(":", 1)[0]
-                fn = (
-                    f" in {frame.function}()" if frame.function and not frame.function.startswith("<") else ""
-                )
                 at = f"{frame.where}{fn}"
+                raised = f"the {told.exception} where it was raised ({at})"
                 break
-        return cls(script, at, azure)
+            # no frame of the service's own: the exception comes from inside an installed package
+            package = _package(frame.path)
+            at = f"{frame.where}{fn}, inside {package}"
+            raised = (
+                f"the {told.exception} raised inside the installed package {package} ({frame.where}): check "
+                f"that the versions of {package} and of what calls it work together (upgrade or pin them)"
+            )
+        filled = tuple((f"<{key}>", value) for key, value in sorted((names or {}).items()))
+        return cls(script, at, azure, filled, raised)
 
     def fill(self, text: str) -> str:
-        """Return `text` with {script} and {at} replaced."""
-        return text.replace("{script}", self.script).replace("{at}", self.at)
+        """Return `text` with {script}, {at} and {raised} replaced, and <pod>, <namespace>, <container> where
+        the input names them."""
+        text = text.replace("{script}", self.script).replace("{at}", self.at).replace("{raised}", self.raised)
+        for placeholder, name in self.names:
+            text = text.replace(placeholder, name)
+        return text
+
+
+def _package(path: str) -> str:
+    """Return the installed package a file belongs to (`.../site-packages/uvicorn/main.py` -> uvicorn)."""
+    parts = path.replace("\\", "/").split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part in ("site-packages", "dist-packages"):
+            return parts[i + 1].split(".", 1)[0]
+    return "the standard library" if "/lib/python" in path else parts[-1]
 
 
 def other_platforms(cause: Cause, platforms: tuple[Platform, ...]) -> tuple[Platform, ...]:
@@ -245,7 +280,8 @@ def plan_diagnoses(
         if entry.origin is Origin.CLASSIFIER and entry.severity is Severity.LOW:
             title = f"Possible: {title}"  # the classifier's lean, not a finding (detect/classifier.py)
         evidence = entry.evidence
-        fixes = build_fixes(cause, platforms, obs, options, Context.of(evidence, platforms)) if cause else ()
+        context = Context.of(evidence, platforms, obs.names)
+        fixes = build_fixes(cause, platforms, obs, options, context) if cause else ()
         quoted = {(e.source, e.line) for e in evidence}
         evidence += tuple(q for q in value_quotes(obs, fixes) if (q.source, q.line) not in quoted)
         summary = entry.best.summary or (cause.summary if cause else "")

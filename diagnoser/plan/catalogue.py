@@ -13,7 +13,7 @@ from diagnoser.model import Action, Platform, Severity
 from diagnoser.paths import CATALOGUE_DIR
 
 CAUSE_KEYS = {"id", "title", "severity", "summary", "description", "seed_section", "docs", "fix"}
-STEP_KEYS = {"platform", "action", "knob", "where", "text", "why", "docs", "snippet", "suggest"}
+STEP_KEYS = {"platform", "action", "knob", "where", "text", "why", "docs", "snippet", "suggest", "requires"}
 CACHE_FORMAT = 1
 
 
@@ -39,6 +39,7 @@ class StepTemplate:
     docs: str
     snippet: str | None = None
     suggest: Suggester | None = None
+    requires: str | None = None  # a marker the input must show (plan/observe.py MARKERS): Knative, ACR
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ def _cause_from_dict(data: object, path: Path) -> Cause:
                     docs=str(step["docs"]),
                     snippet=step.get("snippet"),
                     suggest=suggester,
+                    requires=_marker(step.get("requires"), i, loc),
                 )
             )
         except (KeyError, ValueError) as exc:
@@ -104,6 +106,17 @@ def _cause_from_dict(data: object, path: Path) -> Cause:
         )
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"bad or missing field: {exc}", loc) from None
+
+
+def _marker(value: object, i: int, loc: Location) -> str | None:
+    """Return a step's `requires:` marker, which must be one the observer looks for."""
+    from diagnoser.plan.observe import MARKERS
+
+    if value is None:
+        return None
+    if value not in MARKERS:
+        raise ConfigError(f"fix[{i}]: unknown requires {value!r}", loc, f"one of {sorted(MARKERS)}")
+    return str(value)
 
 
 @lru_cache(maxsize=4)

@@ -28,6 +28,9 @@ _CONFIG_TIMEOUT = LazyRegex(r"^\s+timeout: (\d+)\s*$", re.M)
 # `docker inspect`: HostConfig.Memory in bytes (0: no limit).
 _DOCKER_MEMORY = LazyRegex(r"\"Memory\":\s*(\d+)")
 BOOT_WINDOW_S = 2.0
+# Words that make a fix step relevant (a catalogue step's `requires:`): a step for Knative's tag resolution
+# or for Azure Container Registry shows only when the input names them.
+MARKERS = {"knative": "knative", "acr": "azurecr.io"}
 # Where a server says it listens: gunicorn / azmlinfsrv "Listening at: http://0.0.0.0:8000", uvicorn and
 # werkzeug "running on http://127.0.0.1:8000", Ollama "Listening on 127.0.0.1:11434", Triton "Started
 # HTTPService at 0.0.0.0:8000", TF Serving "Exporting HTTP/REST API at:localhost:8501", Streamlit "URL:
@@ -165,6 +168,7 @@ _LABEL_PLATFORMS = (
 # Format names as the parsers register them (docs/FORMATS.md).
 _FORMAT_PLATFORMS = {
     "docker": Platform.DOCKER,
+    "compose": Platform.DOCKER,  # `docker compose up` / `docker-compose logs` prefixes
     "cri": Platform.KUBERNETES,
     "klog": Platform.KUBERNETES,
     "kubectl-events": Platform.KUBERNETES,
@@ -325,6 +329,9 @@ class Observations:
     _boots_closed: bool = field(default=False, repr=False)
     # the line each value above was read from, by attribute name: the report quotes it
     quotes: dict[str, Evidence] = field(default_factory=dict)
+    # the first pod, namespace and container the input names: the plan's commands use them
+    names: dict[str, str] = field(default_factory=dict)
+    markers: set[str] = field(default_factory=set)  # MARKERS the input shows
     statuses: Counter[int] = field(default_factory=Counter)
     durations_ms: list[float] = field(default_factory=list)  # reservoir of access-line durations
     duration_count: int = 0
@@ -365,9 +372,16 @@ class Observations:
                     break
         if fields.get("container") == "inference-server":
             self.platform_votes[V2] += 1
+        if len(self.names) < 3:
+            self._note_names(event.source, fields)
         limit = fields.get("memory_limit")
         if isinstance(limit, str) and (parsed := parse_memory(limit)):  # the last limit seen is in force
             self._set("memory_limit_bytes", parsed, event)
+            line = fields.get("memory_limit_line")
+            if isinstance(line, int):  # kubectl describe: the `memory:` line under Limits
+                self.quotes["memory_limit_bytes"] = Evidence(
+                    event.source, line, f"Limits: memory: {limit}", ("value",), event.timestamp
+                )
         if kind == _CONFIG:  # azmlinfsrv banner values, already typed by the parser
             for name in ("worker_count", "worker_timeout", "scoring_timeout_ms"):
                 value = fields.get(name)
@@ -377,6 +391,12 @@ class Observations:
         lower = message[:2000].lower()
         if _may_name_platform(lower):
             self._feed_platform_words(lower)
+        if "error response from daemon" in lower:  # the docker CLI relaying dockerd's refusal
+            self.platform_votes[Platform.DOCKER] += 1
+        if len(self.markers) < len(MARKERS):
+            for marker, word in MARKERS.items():
+                if word in lower:
+                    self.markers.add(marker)
         if "worker" in lower or "--workers" in lower or "--timeout" in lower or "timeout:" in lower:
             self._feed_worker_settings(message, event)
         if "scoring" in lower and "timeout" in lower:
@@ -403,6 +423,21 @@ class Observations:
                 self.listening = m.group(1)
         if "replica" in lower or "instance" in lower or "utilization" in lower:
             self._feed_replica_settings(message)
+
+    def _note_names(self, source: str, fields: dict) -> None:
+        """Keep the first pod, namespace and container named by a collected source or a parsed field."""
+        names = self.names
+        if source.startswith("k8s:"):  # k8s:namespace/pod[/container (previous)] (collect/kubernetes.py)
+            parts = source[4:].split(" ", 1)[0].split("/")
+            if len(parts) >= 2 and parts[1] not in ("events",):
+                names.setdefault("namespace", parts[0])
+                names.setdefault("pod", parts[1])
+                if len(parts) >= 3:
+                    names.setdefault("container", parts[2])
+        for key in ("pod", "namespace", "container"):
+            value = fields.get(key)
+            if isinstance(value, str) and value and " " not in value:
+                names.setdefault(key, value)
 
     def _set(self, attr: str, value: object, event: Event) -> None:
         """Set a value the logs show and remember the line it was read from."""

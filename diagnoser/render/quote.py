@@ -162,12 +162,22 @@ def _pod_states(pod: dict) -> str | None:
 
 
 def _block_lines(lines: list[str]) -> tuple[str, tuple[str, ...]]:
-    """Return the first line of a multi-line record and the lines of it that say why (at most three)."""
+    """Return the first line of a multi-line record and the lines of it that say why (at most four): the
+    reason, exit code and message of a state, and the memory limit (the plan reads it from there)."""
     first, rest = lines[0], lines[1:]
-    decisive = [ln.strip() for ln in rest if _DECISIVE.search(ln)][:3]
+    decisive: list[str] = []
+    header = ""
+    for ln in rest:
+        text = ln.strip()
+        if text.endswith(":"):
+            header = text  # `Limits:` over its `memory: 2Gi`
+        elif header == "Limits:" and text.startswith("memory:"):
+            decisive.append(f"Limits: {text}")
+        elif _DECISIVE.search(ln):
+            decisive.append(text)
     if not decisive and rest:
         decisive = [rest[-1].strip()]
-    return first, tuple(decisive)
+    return first, tuple(decisive[:4])
 
 
 def quote(ev: Evidence) -> Quote:
@@ -179,6 +189,9 @@ def quote(ev: Evidence) -> Quote:
         return replace(q, rank=_rank(q, ev))
     told = describe(ev.text)
     if told is not None:
+        # the line number a person opens the log at is the exception's, not the traceback head's (the
+        # record's lines are the input's, one for one)
+        where = f"{ev.source.removeprefix('file:')}:{ev.line + told.offset}"
         # the exception line is the message and its value: it gets more room than other lines
         said = shorten(
             f"{told.exception}: {told.message}" if told.message else told.exception, EXCEPTION_WIDTH

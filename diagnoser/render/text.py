@@ -77,7 +77,7 @@ def platform_hint(d: Diagnosis) -> str:
     if not names:
         return ""
     choices = " | ".join(names)
-    return f"the logs do not show where the service runs: --platform {choices} adds that platform's settings"
+    return f"for the settings of the platform the service runs on, add --platform {choices}"
 
 
 def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
