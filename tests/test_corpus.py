@@ -49,6 +49,9 @@ SETS = {  # name: (cases folders, baseline file)
     # Gathered after thread13's report review and the changes it led to, scored once
     # (thread14-first-score.txt), for the second review of issue 15.
     "holdout-thread14": ((HOLDOUT / "thread14",), HOLDOUT / "thread14-baseline.yaml"),
+    # Gathered after thread14's review and the changes it led to, scored once (thread15-first-score.txt),
+    # for the third review of issue 15.
+    "holdout-thread15": ((HOLDOUT / "thread15",), HOLDOUT / "thread15-baseline.yaml"),
 }
 
 
