@@ -143,7 +143,7 @@ _PLATFORM_LABELS = {
     Platform.KUBERNETES: "Kubernetes",
     Platform.DOCKER: "Docker",
     Platform.GUNICORN: "gunicorn",
-    Platform.AZMLINFSRV: "azureml-inference-server-http",
+    Platform.AZMLINFSRV: "the Azure ML inference server (azmlinfsrv)",
 }
 
 

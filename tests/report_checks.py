@@ -12,6 +12,8 @@ of repeating it. `python -m tests.report_checks` prints the violations of every 
 - internal_words: words of the project's internals (the seed page, probabilities, the corpus, the
   classifier, rule ids and origins) in the text or markdown report outside quoted log lines.
 - silent_crash: exit 0 (no diagnosis) on an input labelled with a failure that shows a crash.
+- raw_json_quoted: a Kubernetes API object or a log envelope (Docker json-file, journald) quoted raw in the
+  text or markdown report.
 """
 
 from __future__ import annotations
@@ -70,7 +72,16 @@ INTERNAL = re.compile(
     r"|\brule [a-z]+-[a-z-]+",
     re.I,
 )
-CHECKS = ("exception_not_quoted", "azureml_steps", "decrease_at_minimum", "internal_words", "silent_crash")
+# Envelopes and API objects a person should never have to read raw (Docker json-file, journald, Kubernetes).
+RAW_JSON = re.compile(r'"apiVersion"\s*:|"involvedObject"\s*:|\{"log"\s*:|"__REALTIME_TIMESTAMP"\s*:')
+CHECKS = (
+    "exception_not_quoted",
+    "azureml_steps",
+    "decrease_at_minimum",
+    "internal_words",
+    "silent_crash",
+    "raw_json_quoted",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +188,10 @@ def violations(sample: Sample, report: Report) -> dict[str, str]:
             break
     if sample.label != HEALTHY and not report.diagnoses and (m := CRASH.search(raw)):
         found["silent_crash"] = repr(m.group())
+    for rendered in (text, render_markdown(report, redactor)):
+        if m := RAW_JSON.search(rendered):
+            found["raw_json_quoted"] = repr(rendered[max(0, m.start() - 40) : m.end() + 40])
+            break
     return found
 
 

@@ -3,6 +3,7 @@ violation over every example, corpus case and holdout case, and each piece of a 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -48,6 +49,9 @@ def test_the_checks_catch_what_they_look_for():
     assert {"azureml_steps", "decrease_at_minimum", "internal_words"} <= set(found)
     found = report_checks.violations(report_checks.Sample("s", "init_exception", (log,)), report)
     assert "exception_not_quoted" in found
+    deployment = Evidence("k8s:ns/web", 1, '{"apiVersion":"apps/v1","kind":"Deployment","spec":{}}', ("m",))
+    raw = Report((replace(bad, evidence=(deployment,)),), InputStats(("x",), 1, 1, {}))
+    assert "raw_json_quoted" in report_checks.violations(report_checks.Sample("s", "unknown", (plain,)), raw)
     silent = Report((), InputStats(("x",), 1, 1, {}))
     found = report_checks.violations(report_checks.Sample("s", "oom_worker_reboot", (plain,)), silent)
     assert "silent_crash" in found

@@ -35,7 +35,7 @@ EVIDENCE_LINES = 5
 MARGIN = 1.5
 CONFIDENT = 0.5
 CLASSIFIER_SUMMARY = (
-    "The lines below read like this cause's known logs, though none of its known messages is there."
+    "Recognised from the wording of the lines below (a statistical match, not a known message)."
 )
 POSSIBLE_SUMMARY = (
     "Possible, not confirmed: the lines below only resemble this cause's logs. Check them first."

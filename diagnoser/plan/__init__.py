@@ -174,19 +174,17 @@ def _step(template: StepTemplate, suggestion: Suggestion | None, context: Contex
 
 
 AZURE_FAMILIES = (Platform.AZUREML_V1, Platform.AZUREML_V2, Platform.AZMLINFSRV)
-
-
 RAISED = "the exception the traceback shows, where it was raised"
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
     """Names from the input that fill a step's placeholders: {script} (the user's file), {at} (where the
-    traceback was raised, `score.py:14 in init()`)."""
+    traceback was raised, `score.py:14 in init()`), {raised} (what to fix), <pod>, <namespace>, <container>.
+    """
 
     script: str
     at: str
-    azure: bool  # an Azure ML platform is shown: its words (score.py, init(), run()) apply
     names: tuple[tuple[str, str], ...] = ()  # ("<pod>", "web-7d9"): placeholders of commands the input fills
     raised: str = RAISED  # {raised}: what to fix, in the service's own code or in a package it uses
 
@@ -197,7 +195,8 @@ class Context:
         platforms: tuple[Platform, ...],
         names: dict[str, str] | None = None,
     ) -> Context:
-        """Return the names the evidence gives (the first traceback's user frame), else plain words."""
+        """Return the names the evidence gives (the first traceback's user frame), else plain words (an Azure
+        ML platform's where one is shown: score.py)."""
         azure = any(p.family in AZURE_FAMILIES for p in platforms)
         script = "score.py" if azure else "the service's code"
         at = "score.py, where the traceback ends" if azure else "the code the error points to"
@@ -221,7 +220,7 @@ class Context:
                 f"that the versions of {package} and of what calls it work together (upgrade or pin them)"
             )
         filled = tuple((f"<{key}>", value) for key, value in sorted((names or {}).items()))
-        return cls(script, at, azure, filled, raised)
+        return cls(script, at, filled, raised)
 
     def fill(self, text: str) -> str:
         """Return `text` with {script}, {at} and {raised} replaced, and <pod>, <namespace>, <container> where

@@ -6,11 +6,11 @@ step's action, values and snippet.
 
 from __future__ import annotations
 
-from diagnoser.model import FixStep, Platform, Report
+from diagnoser.model import FixStep, Report
 from diagnoser.plan.docs import TITLES
 from diagnoser.redact import Redactor, redact_and_clip
 from diagnoser.render.quote import quote, quotes
-from diagnoser.render.text import current_note, healthy_line, platform_hint
+from diagnoser.render.text import healthy_line, platform_hint, step_head
 
 FENCE = "`" * 3
 
@@ -34,16 +34,7 @@ def _doc_link(url: str) -> str:
 
 def _step(n: int, s: FixStep) -> list[str]:
     """Return one fix step: the action and its values on the first line, then why, snippet and docs."""
-    where = "" if s.platform is Platform.GENERIC else f"[{s.platform.value}] "
-    head = f"{n}. {where}**{s.action.value} {_code(s.knob)}**"
-    if s.where:
-        head += f" ({s.where})"
-    values = []
-    if s.current is not None:
-        values.append(f"current {s.current}{current_note(s)}")
-    if s.suggested is not None:
-        values.append(f"suggested **{s.suggested}**")
-    out = [head + (": " + ", ".join(values) if values else "")]
+    out = [step_head(n, s, lambda st: f"**{st.action.value} {_code(st.knob)}**", lambda v: f"**{v}**")]
     body = " ".join(p for p in (s.text, f"Why: {s.why}" if s.why else "") if p)
     if body:
         out.append(f"   {body}")
@@ -81,8 +72,8 @@ def render_markdown(report: Report, redactor: Redactor, verbose: bool = False) -
         ]
         out += ["**Evidence**", "", *_fence(quoted), ""]
         if d.fixes:
-            platforms = ", ".join(p.value for p in d.platforms)
-            out += [f"**Fix** ({platforms}):" if platforms else "**Fix**:", ""]
+            platforms = ", ".join(p.label for p in d.platforms)
+            out += [f"**Fix**, for {platforms}:" if platforms else "**Fix**:", ""]
             for n, step in enumerate(d.fixes, start=1):
                 out += _step(n, step)
             out.append("")

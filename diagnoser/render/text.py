@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 from diagnoser.model import Diagnosis, Evidence, FixStep, Platform, Report, Severity, ValueSource
 from diagnoser.plan.docs import doc_title
@@ -80,18 +81,29 @@ def platform_hint(d: Diagnosis) -> str:
     return f"for the settings of the platform the service runs on, add --platform {choices}"
 
 
-def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
-    """Return the lines of one fix step."""
-    where = "" if step.platform is Platform.GENERIC else f"[{step.platform.value}] "
-    head = f"{number}. {where}{step.action.value} {style(step.knob, '1')}"
+def step_head(
+    number: int, step: FixStep, action: Callable[[FixStep], str], value: Callable[[str], str]
+) -> str:
+    """Return a step's first line: its number, platform, action on the knob, where, and its values;
+    `action` and `value` style the action and the suggested value for the output format."""
+    platform = "" if step.platform is Platform.GENERIC else f"[{step.platform.value}] "
+    head = f"{number}. {platform}{action(step)}"
     if step.where:
         head += f" ({step.where})"
     values = []
     if step.current is not None:
         values.append(f"current {step.current}{current_note(step)}")
     if step.suggested is not None:
-        values.append(f"suggested {style(step.suggested, '1;32')}")
-    out = [head + (": " + ", ".join(values) if values else "")]
+        values.append(f"suggested {value(step.suggested)}")
+    return head + (": " + ", ".join(values) if values else "")
+
+
+def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
+    """Return the lines of one fix step."""
+    head = step_head(
+        number, step, lambda s: f"{s.action.value} {style(s.knob, '1')}", lambda v: style(v, "1;32")
+    )
+    out = [head]
     body = step.text or ""
     if step.why:
         body = f"{body} Why: {step.why}" if body else f"Why: {step.why}"
@@ -114,8 +126,8 @@ def _diagnosis_lines(index: int, d: Diagnosis, style: _Style, verbose: bool) -> 
     out.append("   evidence:")
     out += [f"     {line}" for q in quotes(d.evidence) for line in _quote_lines(q)]
     if d.fixes:
-        platforms = ", ".join(p.value for p in d.platforms)
-        out.append(f"   fix ({platforms}):" if platforms else "   fix:")
+        platforms = ", ".join(p.label for p in d.platforms)
+        out.append(f"   fix, for {platforms}:" if platforms else "   fix:")
         for n, step in enumerate(d.fixes, start=1):
             out += ["    " + line for line in _step_lines(n, step, style)]
     if not d.platforms and (hint := platform_hint(d)):
