@@ -359,11 +359,16 @@ class Observations:
         elif kind == _WORKER_BOOT:
             self.worker_boots += 1
             self._count_initial_boot(event)
-        elif self._first_boot is not None and not self._boots_closed:
-            # the first burst of boots ends at the first worker exit or error: later boots replace workers
-            self._boots_closed = kind == _WORKER_EXIT or event.level in _ERROR_LEVELS
         elif kind in _SCALING_KINDS:
             self._feed_scaling(kind, fields, event.message)
+        if (
+            kind != _WORKER_BOOT
+            and kind != _ACCESS
+            and self._first_boot is not None
+            and not self._boots_closed
+        ):
+            # the first burst of boots ends at the first worker exit or error: later boots replace workers
+            self._boots_closed = kind == _WORKER_EXIT or event.level in _ERROR_LEVELS
         labels = fields.get("platform_labels")
         if isinstance(labels, str):
             for label, platform in _LABEL_PLATFORMS:

@@ -135,3 +135,12 @@ def test_managed_instance_count_uses_the_observed_count():
     step = _step(steps, "instance_count")
     assert (step.current, step.current_source, step.suggested) == ("2", ValueSource.OBSERVED, "286")
     assert "--set instance_count=286" in step.snippet and "--min-count 286" in step.snippet
+
+
+def test_the_autoscaler_is_read_after_a_gunicorn_worker_booted():
+    # A gunicorn log pasted before the HPA's: the boot starts counting the first burst of workers, and the
+    # HPA status that follows it is still read.
+    boot = "[2024-03-05 10:00:00 +0000] [7] [INFO] Booting worker with pid: 7\n"
+    alone, after_boot = _observe(_hpa("describe_hpa.txt")), _observe(boot, _hpa("describe_hpa.txt"))
+    assert after_boot.initial_boots == 1
+    assert after_boot.scaling.pinned_at_max and after_boot.scaling.hpa_need == alone.scaling.hpa_need == 20
