@@ -267,13 +267,16 @@ def _evidence(ev: Evidence, r: Redactor, clip: bool = True) -> Evidence:
 
 
 def _fix(step: FixStep, r: Redactor) -> FixStep:
-    """Return a step as it leaves: its values and the names it took from the logs redacted."""
+    """Return a step as it leaves: its values and every text the plan filled from the logs (the user's
+    file and frame in knob, where, text and why; pod and container names in the snippet) redacted."""
     return replace(
         step,
         current=r(step.current) if step.current else step.current,
         suggested=r(step.suggested) if step.suggested else step.suggested,
         knob=r(step.knob),
         where=r(step.where),
+        text=r(step.text),
+        why=r(step.why),
         snippet=r(step.snippet) if step.snippet else step.snippet,
     )
 

@@ -272,3 +272,55 @@ def test_parse_command_output_is_redacted_too(cli):
     r = cli("diagnoser", "parse", "-o", "json", stdin=f"Authorization: Bearer {token}\n".encode())
     assert r.code == 0
     assert token not in r.out and "<redacted" in r.out
+
+
+def test_every_text_a_fix_step_took_from_the_logs_is_redacted():
+    from diagnoser.model import (
+        Action,
+        Diagnosis,
+        Evidence,
+        FixStep,
+        InputStats,
+        Origin,
+        Platform,
+        Report,
+        Severity,
+    )
+    from diagnoser.redact import redact_and_clip
+
+    leak = "password=hunter2secret"
+    step = FixStep(
+        Action.FIX,
+        f"code {leak}",
+        Platform.GENERIC,
+        f"at {leak}",
+        f"because {leak}",
+        "https://x",
+        text=f"Fix {leak}",
+        snippet=f"run {leak}",
+        current=leak,
+        suggested=leak,
+    )
+    d = Diagnosis(
+        "init_exception",
+        "t",
+        Severity.HIGH,
+        0.9,
+        Origin.RULE,
+        "r",
+        leak,
+        (Evidence("f", 1, leak, ()),),
+        (step,),
+    )
+    out = redact_and_clip(Report((d,), InputStats(("f",), 1, 1, {})))
+    fixed = out.diagnoses[0].fixes[0]
+    for text in (
+        fixed.knob,
+        fixed.where,
+        fixed.why,
+        fixed.text,
+        fixed.snippet,
+        fixed.current,
+        fixed.suggested,
+    ):
+        assert "hunter2secret" not in text and "<redacted>" in text
