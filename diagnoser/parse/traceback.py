@@ -448,6 +448,11 @@ class Frame:
         return f"{self.path.replace(chr(92), '/').rsplit('/', 1)[-1]}:{self.line}"
 
     @property
+    def in_function(self) -> str:
+        """Return " in init()" for a frame in a named function, "" at a module's top level (`<module>`)."""
+        return f" in {self.function}()" if self.function and not self.function.startswith("<") else ""
+
+    @property
     def user_code(self) -> bool:
         """Return True for a frame of the program's own files (not a package, the stdlib, the interpreter)."""
         return _NOT_USER.search(self.path) is None

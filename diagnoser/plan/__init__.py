@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from diagnoser.model import Action, Diagnosis, Evidence, FixStep, Origin, Platform, Severity, ValueSource
 from diagnoser.options import PlanOptions
-from diagnoser.parse.traceback import describe
+from diagnoser.parse.traceback import Described, describe
 from diagnoser.plan.observe import Observations
 from diagnoser.plan.summary import compose
 
@@ -114,6 +114,7 @@ def build_fixes(
     its minimum is left out. When the autoscaler is pinned at its maximum, the maximum-replica steps
     come first: raising the minimum or lowering the target cannot add replicas beyond it.
     """
+    context = context or Context.of((), platforms)
     steps: list[tuple[FixStep, Suggester | None]] = []
     for template in cause.fix:
         if not shows(template.platform, platforms):
@@ -134,7 +135,7 @@ def build_fixes(
             )
         ):
             continue  # the platform's own step for the same knob says it in the platform's words
-        steps.append((_step(template, suggestion, context or Context.of((), platforms)), template.suggest))
+        steps.append((_step(template, suggestion, context), template.suggest))
     from diagnoser.plan.catalogue import Suggester
     from diagnoser.plan.suggest import replica_role
 
@@ -191,30 +192,28 @@ class Context:
     @classmethod
     def of(
         cls,
-        evidence: Sequence[Evidence],
+        tracebacks: Sequence[Described],
         platforms: tuple[Platform, ...],
         names: dict[str, str] | None = None,
     ) -> Context:
-        """Return the names the evidence gives (the first traceback's user frame), else plain words (an Azure
-        ML platform's where one is shown: score.py)."""
+        """Return the names the evidence's tracebacks give (the first with a frame of the user's code), else
+        plain words (an Azure ML platform's where one is shown: score.py)."""
         azure = any(p.family in AZURE_FAMILIES for p in platforms)
         script = "score.py" if azure else "the service's code"
         at = "score.py, where the traceback ends" if azure else "the code the error points to"
         raised = RAISED
-        for ev in evidence:
-            told = describe(ev.text)
-            if told is None or told.frame is None:
-                continue
+        for told in tracebacks:
             frame = told.frame
-            fn = f" in {frame.function}()" if frame.function and not frame.function.startswith("<") else ""
+            if frame is None:
+                continue
             if frame.user_code:
                 script = frame.where.rsplit(":", 1)[0]
-                at = f"{frame.where}{fn}"
+                at = f"{frame.where}{frame.in_function}"
                 raised = f"the {told.exception} where it was raised ({at})"
                 break
             # no frame of the service's own: the exception comes from inside an installed package
             package = _package(frame.path)
-            at = f"{frame.where}{fn}, inside {package}"
+            at = f"{frame.where}{frame.in_function}, inside {package}"
             raised = (
                 f"the {told.exception} raised inside the installed package {package} ({frame.where}): check "
                 f"that the versions of {package} and of what calls it work together (upgrade or pin them)"
@@ -279,10 +278,14 @@ def plan_diagnoses(
         if entry.origin is Origin.CLASSIFIER and entry.severity is Severity.LOW:
             title = f"Possible: {title}"  # the classifier's lean, not a finding (detect/classifier.py)
         evidence = entry.evidence
-        context = Context.of(evidence, platforms, obs.names)
+        # what the evidence's tracebacks say, read once: the plan's names and the summary both use it
+        tracebacks = [told for ev in evidence if (told := describe(ev.text)) is not None]
+        context = Context.of(tracebacks, platforms, obs.names)
         fixes = build_fixes(cause, platforms, obs, options, context) if cause else ()
         quoted = {(e.source, e.line) for e in evidence}
-        evidence += tuple(q for q in value_quotes(obs, fixes) if (q.source, q.line) not in quoted)
+        added = tuple(q for q in value_quotes(obs, fixes) if (q.source, q.line) not in quoted)
+        evidence += added
+        tracebacks += [told for q in added if (told := describe(q.text)) is not None]
         summary = entry.best.summary or (cause.summary if cause else "")
         diagnoses.append(
             Diagnosis(
@@ -292,7 +295,7 @@ def plan_diagnoses(
                 confidence=entry.confidence,
                 origin=entry.origin,
                 rule=entry.best.rule,
-                summary=compose(entry.cause, summary, evidence, fixes),
+                summary=compose(entry.cause, summary, evidence, tracebacks, fixes),
                 evidence=evidence,
                 fixes=fixes,
                 platforms=platforms,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from diagnoser.model import Action, Evidence, FixStep, ValueSource
-from diagnoser.parse.traceback import Described, describe
+from diagnoser.parse.traceback import Described
 
 # Causes whose root is an exception in the program: the traceback's original exception is the headline.
 EXCEPTION_CAUSES = frozenset(
@@ -79,12 +79,19 @@ def next_step(step: FixStep) -> str:
     return phrase
 
 
-def compose(cause: str, summary: str, evidence: Sequence[Evidence], fixes: Sequence[FixStep]) -> str:
-    """Return the summary: the headline the evidence allows (else the rule's words), then the first step."""
+def compose(
+    cause: str,
+    summary: str,
+    evidence: Sequence[Evidence],
+    tracebacks: Sequence[Described],
+    fixes: Sequence[FixStep],
+) -> str:
+    """Return the summary: the headline the evidence allows (else the rule's words), then the first step.
+
+    `tracebacks` are what the evidence's tracebacks say (parse/traceback.py describe), in evidence order.
+    """
     parts = []
-    told = None
-    if cause in EXCEPTION_CAUSES:
-        told = next((t for ev in evidence if (t := describe(ev.text)) is not None), None)
+    told = tracebacks[0] if tracebacks and cause in EXCEPTION_CAUSES else None
     if told is not None:
         headline = _raised(told)
         exited = _exited(evidence)

@@ -206,8 +206,7 @@ def quote(ev: Evidence) -> Quote:
         frame = told.frame
         extra: tuple[str, ...] = ()
         if frame is not None and frame.user_code:
-            fn = f" in {frame.function}()" if frame.function and not frame.function.startswith("<") else ""
-            extra = (f"raised at {frame.path}:{frame.line}{fn}",)
+            extra = (f"raised at {frame.path}:{frame.line}{frame.in_function}",)
         return Quote(where, line, extra, first=ev.timestamp, last=ev.timestamp, rank=0, said=said)
     first, extra = _block_lines(lines)
     q = Quote(
