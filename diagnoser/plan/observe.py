@@ -35,6 +35,8 @@ MARKERS = {"knative": "knative", "acr": "azurecr.io"}
 # werkzeug "running on http://127.0.0.1:8000", Ollama "Listening on 127.0.0.1:11434", Triton "Started
 # HTTPService at 0.0.0.0:8000", TF Serving "Exporting HTTP/REST API at:localhost:8501", Streamlit "URL:
 # http://0.0.0.0:8501".
+# A word each alternative of _LISTENING needs: the regex runs only on lines that hold one (most do not).
+_LISTENING_WORDS = ("listen", "running on", "serving on", "started", "exporting", "url")
 _LISTENING = LazyRegex(
     r"(?:listening (?:at|on)|running on|serving on|started \w+ at|exporting http/rest api at|\burl)\s*:?\s*"
     r"((?:https?://)?[\w.\-]*(?:\[[0-9a-f:]+\])?[\w.\-]*:\d{2,5})",
@@ -420,9 +422,7 @@ class Observations:
             self._set("memory_limit_bytes", int(m.group(1)), event)  # docker inspect: HostConfig.Memory
         if "timeout" in lower:
             self._feed_front_end_timeouts(message, lower, event)
-        if self.listening is None and (
-            "listen" in lower or "running on" in lower or " at" in lower or "url" in lower
-        ):
+        if self.listening is None and any(word in lower for word in _LISTENING_WORDS):
             m = _LISTENING.search(message)
             if m:
                 self.listening = m.group(1)
