@@ -153,19 +153,22 @@ START_CAUSES = frozenset(
     }
 )
 # A cause ranked after one that explains it is dropped: the scheduler's "unbound immediate
-# PersistentVolumeClaims" is the volume's failure, unless it also names a resource no node has.
+# PersistentVolumeClaims" is the volume's failure.
 EXPLAINED_BY: dict[str, frozenset[str]] = {
     "init_exception": START_CAUSES,
     "scheduling_failure": frozenset({"volume_mount_failure"}),
 }
+# ... unless its finding captured this: a scheduler message that also names a resource no node has.
+KEPT_WHEN_CAPTURED: dict[str, str] = {"scheduling_failure": "resource"}
 
 
 def _drop_explained(ordered: list[Ranked]) -> list[Ranked]:
-    """Drop a cause ranked after one that explains it (EXPLAINED_BY)."""
+    """Drop a cause ranked after one that explains it (EXPLAINED_BY), unless KEPT_WHEN_CAPTURED says."""
     out: list[Ranked] = []
     for r in ordered:
         explainers = EXPLAINED_BY.get(r.cause, frozenset())
-        if any(o.cause in explainers for o in out) and not r.best.values.get("resource"):
+        kept = KEPT_WHEN_CAPTURED.get(r.cause)
+        if any(o.cause in explainers for o in out) and not (kept and r.best.values.get(kept)):
             continue
         out.append(r)
     return out
