@@ -6,7 +6,7 @@ evaluation, benchmarks, tests) build them directly. Nothing here reads a file or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -95,6 +95,8 @@ class Options:
     redact_patterns: tuple[str, ...] = ()  # more regular expressions to redact (--redact-pattern)
     save_bundle: Path | None = None  # write what was read (redacted) to this directory
     jobs: int = 0  # 1: parse here; 2: parse files in a forked child; 0: 2 for large files on 2+ cores
+    # Called now and then while a long input is read: (bytes read, bytes in all or None when unknown).
+    progress: Callable[[int, int | None], None] | None = field(default=None, compare=False)
     # Built from `redact` and `redact_patterns` (a bad pattern fails here, before any work); every exit
     # (renderers, bundle writer) masks with it.
     redactor: Redactor = field(init=False, repr=False, compare=False)

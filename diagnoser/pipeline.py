@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import sys
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from diagnoser.collect import InputSource, open_inputs
 from diagnoser.collect.bundle import BundleWriter, bundle_warnings
-from diagnoser.collect.files import SourceLines, read_lines
+from diagnoser.collect.files import SourceLines, input_size, read_head, read_lines
 from diagnoser.debuglog import debug
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
+from diagnoser.errors import InputError, Location
 from diagnoser.model import (
     Activity,
     Collected,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # collection loads only when a service is asked for
     from diagnoser.collect.service import Outcome
 
 MAX_SUSPICIOUS = 5
+PROGRESS_EVENTS = (1 << 14) - 1  # tell the progress sink every 16,384 events
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class _Reading:
     totals: Callable[[], _Totals]
     warnings: tuple[str, ...] = ()  # known before reading: bundle manifests, collection
     collected: Collected | None = None
+    done: Callable[[], int] = lambda: 0  # bytes read so far (file offsets), for progress
+    size: int | None = None  # bytes to read in all, when every input is a regular file
 
 
 def diagnose(inputs: Sequence[Input], options: Options | None = None) -> Report:
@@ -73,10 +78,17 @@ def diagnose(inputs: Sequence[Input], options: Options | None = None) -> Report:
         options = dataclasses.replace(options, rules=rules, rule_paths=())
     warnings = bundle_warnings(paths)
     if all(isinstance(i, Files) for i in inputs) and options.save_bundle is None:
-        if worker.worthwhile([s.path for s in sources], options.jobs):
+        head = 0
+        if "-" in paths and worker.may_fork(options.jobs):  # how large is stdin? read enough to tell
+            stdin, head = read_head(stdin or sys.stdin.buffer, worker.MIN_BYTES)
+        if worker.worthwhile([s.path for s in sources], options.jobs, head):
             try:
-                return _detect(_read_forked(sources, warnings), options)
-            except worker.WorkerFailed:
+                return _detect(_read_forked(sources, stdin, warnings), options)
+            except worker.WorkerFailed as exc:
+                if "-" in paths:  # what the child read of stdin is gone: it cannot be read again
+                    raise InputError(
+                        f"reading stdin failed: {exc}", Location("stdin"), "run again with --jobs 1"
+                    ) from None
                 # A bug or a kill in the child: the files are still there, so read them again here.
                 # The report is the one the child would have given, only later.
                 debug(__name__, "parse worker failed; parsing in this process")
@@ -88,7 +100,19 @@ def _read(sources: Sequence[InputSource], stdin: BinaryIO | None, warnings: tupl
     """Return the reading of files and/or stdin, parsed in this process."""
     readers = [read_lines(s, stdin) for s in sources]
     parsed = parse_lines(itertools.chain.from_iterable(readers))
-    return _Reading(iter(parsed), tuple(s.name for s in sources), partial(_totals, parsed, readers), warnings)
+    return _Reading(
+        iter(parsed),
+        tuple(s.name for s in sources),
+        partial(_totals, parsed, readers),
+        warnings,
+        done=partial(_done, readers),
+        size=input_size(sources, stdin),
+    )
+
+
+def _done(readers: Sequence[SourceLines]) -> int:
+    """Return how many bytes the readers got through (file offsets; bytes counted on stdin)."""
+    return sum(r.done for r in readers)
 
 
 def _notes(readers: Sequence[SourceLines]) -> tuple[str, ...]:
@@ -101,9 +125,11 @@ def _totals(parsed: ParsedLines, readers: Sequence[SourceLines]) -> _Totals:
     return _Totals(parsed.stats, _notes(readers))
 
 
-def _read_forked(sources: Sequence[InputSource], warnings: tuple[str, ...]) -> _Reading:
-    """Return the reading of regular files parsed by a forked child (diagnoser/parse/worker.py)."""
-    readers = [read_lines(s) for s in sources]
+def _read_forked(
+    sources: Sequence[InputSource], stdin: BinaryIO | None, warnings: tuple[str, ...]
+) -> _Reading:
+    """Return the reading of files and/or stdin parsed by a forked child (diagnoser/parse/worker.py)."""
+    readers = [read_lines(s, stdin) for s in sources]
     parsed = parse_lines(itertools.chain.from_iterable(readers))
     received: list[_Totals] = []
 
@@ -114,8 +140,21 @@ def _read_forked(sources: Sequence[InputSource], warnings: tuple[str, ...]) -> _
     def finish(lines: int, events: int, formats: dict[str, int], notes: tuple[str, ...]) -> None:
         received.append(_Totals(ParseStats(lines, events, Counter(formats)), tuple(notes)))
 
-    events = worker.parse_forked(lambda: iter(parsed), totals, finish)
-    return _Reading(events, tuple(s.name for s in sources), lambda: received[0], warnings)
+    done = [0]
+
+    def reached(position: int) -> None:  # the child's reading, heard with each batch
+        done[0] = position
+
+    position = partial(_done, readers)  # runs in the child
+    events = worker.parse_forked(lambda: iter(parsed), totals, finish, position, reached)
+    return _Reading(
+        events,
+        tuple(s.name for s in sources),
+        lambda: received[0],
+        warnings,
+        done=lambda: done[0],
+        size=input_size(sources, stdin),
+    )
 
 
 def _diagnose_gathered(
@@ -221,8 +260,14 @@ def _detect(reading: _Reading, options: Options) -> Report:
     suspicious: list[Evidence] = []
     last_errors: deque[Evidence] = deque(maxlen=MAX_SUSPICIOUS)
     tracebacks: deque[Evidence] = deque(maxlen=1)
+    progress = options.progress
+    seen = 0
     try:
         for event in reading.events:
+            if progress is not None:
+                seen += 1
+                if not seen & PROGRESS_EVENTS:
+                    progress(reading.done(), reading.size)
             engine.feed(event)
             obs.feed(event)
             if classifier is not None:

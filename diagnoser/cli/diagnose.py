@@ -8,6 +8,7 @@ costs more than that. The options, help panels and exit codes are the ones DESIG
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -25,6 +26,7 @@ from diagnoser.cli.common import (
     want_colour,
     write_stdout,
 )
+from diagnoser.cli.progress import Progress
 from diagnoser.errors import ConfigError, DiagnoserError, InputError, did_you_mean
 from diagnoser.model import Platform, Report, Severity
 from diagnoser.options import (
@@ -189,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_bounded(int, 0, 2),
         default=0,
         metavar="N",
-        help="Processes: 1 reads, parses and detects in one; 2 parses files in a second process while "
-        "this one detects; 0 (default) uses 2 for files of 1 MiB or more when 2+ cores are free.",
+        help="Processes: 1 reads, parses and detects in one; 2 parses in a second process while this "
+        "one detects; 0 (default) uses 2 for 1 MiB or more of input when 2+ cores are free.",
     )
     tune.add_argument(
         "--platform",
@@ -277,8 +279,13 @@ def diagnose(args: argparse.Namespace) -> int:
         raise InputError("no input: pipe logs on stdin or pass log files (see diagnose --help)")
     if paths.count("-") > 1:
         raise ConfigError("'-' (stdin) given more than once")
-    options = options_from(args)
-    report = run(inputs_from(args), options)
+    progress = Progress(sys.stderr) if sys.stderr.isatty() else None
+    options = dataclasses.replace(options_from(args), progress=progress)
+    try:
+        report = run(inputs_from(args), options)
+    finally:
+        if progress is not None:
+            progress.clear()
     if args.service is not None:
         _tell_collected(report, args.source, options.save_bundle)
     fmt = OutputFormat.JSON if args.json_out else args.output

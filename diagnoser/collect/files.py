@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -18,6 +18,7 @@ from diagnoser.model import RawLine
 MAX_LINE_BYTES = 1 << 20  # longer lines are cut here; the rest of the line is skipped, not buffered
 SNIFF_BYTES = 8192
 GZIP_MAGIC = b"\x1f\x8b"
+PROGRESS_LINES = 4096  # how often a reading updates `done`
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +83,78 @@ class SourceLines:
 
     What was read with loss (cut lines, invalid UTF-8, a file that shrank or a compressed stream that
     ends early) is the reading's own `notes`, one warning each, complete once the iteration ends.
+    `done` is how far the reading got, for progress: the file offset (compressed bytes for gzip),
+    or the bytes read from stdin; it is updated every PROGRESS_LINES lines and at the end.
     """
 
-    __slots__ = ("source", "stdin", "notes")
+    __slots__ = ("source", "stdin", "notes", "done")
 
     def __init__(self, source: InputSource, stdin: BinaryIO | None = None):
         self.source = source
         self.stdin = stdin
         self.notes: list[str] = []
+        self.done = 0
 
     def __iter__(self) -> Iterator[RawLine]:
-        return _read(self.source, self.stdin, self.notes)
+        return _read(self)
+
+
+def input_size(sources: Sequence[InputSource], stdin: BinaryIO | None) -> int | None:
+    """Return the bytes the sources hold, or None when one is not a regular file (a pipe, a terminal)."""
+    total = 0
+    for source in sources:
+        try:
+            if source.path == "-":
+                st = os.fstat((stdin or sys.stdin.buffer).fileno())
+            else:
+                st = os.stat(source.path)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # a BytesIO has no fileno
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        total += st.st_size
+    return total
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that gives `head` first, then the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream: BinaryIO):
+        self.head = memoryview(head)
+        self.stream = stream
+
+    def readable(self) -> bool:
+        """Return True: this is a reader."""
+        return True
+
+    def fileno(self) -> int:
+        """Return the stream's descriptor: its size (a redirected file) is still known."""
+        return self.stream.fileno()
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill `buffer` from the head while it lasts, then from the stream; 0 at the end."""
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        read = getattr(self.stream, "read1", self.stream.read)  # read1: what a pipe holds now
+        data = read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def read_head(stream: BinaryIO, size: int) -> tuple[BinaryIO, int]:
+    """Read up to `size` bytes of `stream` (stdin) to learn how large it is at least; return a stream
+    that gives those bytes again and then the rest, and how many were read.
+
+    Raises InputError when the read fails.
+    """
+    try:
+        head = stream.read(size) or b""
+    except OSError as exc:
+        raise InputError(f"read failed: {exc}", Location("stdin")) from None
+    return cast("BinaryIO", io.BufferedReader(_Prefixed(head, stream))), len(head)
 
 
 def read_lines(source: InputSource, stdin: BinaryIO | None = None) -> SourceLines:
@@ -100,12 +162,13 @@ def read_lines(source: InputSource, stdin: BinaryIO | None = None) -> SourceLine
     return SourceLines(source, stdin)
 
 
-def _read(source: InputSource, stdin: BinaryIO | None, notes: list[str]) -> Iterator[RawLine]:
-    """Yield the lines of `source`; warnings go to `notes`, the list of the SourceLines that asked."""
+def _read(reading: SourceLines) -> Iterator[RawLine]:
+    """Yield the lines of `reading.source`; warnings go to `reading.notes`, progress to `reading.done`."""
+    source = reading.source
     name = source.name
     if source.path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        yield from _lines(_unwrap(stream, "stdin"), name, "stdin", notes)
+        stream = reading.stdin if reading.stdin is not None else sys.stdin.buffer
+        yield from _lines(_unwrap(stream, "stdin"), name, "stdin", reading, None)
         return
     try:
         raw = open(source.path, "rb")  # noqa: SIM115 - closed in finally, the generator may stop early
@@ -115,9 +178,11 @@ def _read(source: InputSource, stdin: BinaryIO | None, notes: list[str]) -> Iter
         ) from None
     try:
         st = os.fstat(raw.fileno())
-        yield from _lines(_unwrap(raw, source.path), name, source.path, notes)
-        if stat.S_ISREG(st.st_mode) and raw.tell() < st.st_size:
-            notes.append(
+        regular = stat.S_ISREG(st.st_mode)
+        offset = raw.tell if regular else None
+        yield from _lines(_unwrap(raw, source.path), name, source.path, reading, offset)
+        if regular and raw.tell() < st.st_size:
+            reading.notes.append(
                 f"{source.path}: file shrank while it was read ({raw.tell()} of {st.st_size} bytes read; "
                 "rotated or truncated?)"
             )
@@ -200,9 +265,21 @@ def _reject_binary(head: bytes, label: str) -> None:
         )
 
 
-def _lines(stream: io.BufferedReader[Any], name: str, label: str, notes: list[str]) -> Iterator[RawLine]:
-    """Split `stream` into RawLines, capping each line at MAX_LINE_BYTES."""
+def _lines(
+    stream: io.BufferedReader[Any],
+    name: str,
+    label: str,
+    reading: SourceLines,
+    offset: Callable[[], int] | None,
+) -> Iterator[RawLine]:
+    """Split `stream` into RawLines, capping each line at MAX_LINE_BYTES.
+
+    `offset` gives the file's position for `reading.done`; without it (stdin, a pipe) the bytes
+    read are counted.
+    """
+    notes = reading.notes
     number = 0
+    counted = 0
     readline = stream.readline
     cut: list[tuple[int, int]] = []  # (line, bytes) of lines cut at MAX_LINE_BYTES
     invalid = 0  # lines with bytes that are not UTF-8
@@ -212,6 +289,10 @@ def _lines(stream: io.BufferedReader[Any], name: str, label: str, notes: list[st
             if not chunk:
                 return
             number += 1
+            if offset is None:
+                counted += len(chunk)
+            if not number % PROGRESS_LINES:
+                reading.done = counted if offset is None else offset()
             if not chunk.endswith(b"\n") and len(chunk) >= MAX_LINE_BYTES:
                 # Skip the rest of an over-long line without holding it in memory.
                 size = len(chunk)
@@ -232,6 +313,7 @@ def _lines(stream: io.BufferedReader[Any], name: str, label: str, notes: list[st
     except (OSError, zlib.error) as exc:
         raise InputError(f"read failed at line {number + 1}: {exc}", Location(label)) from None
     finally:
+        reading.done = counted if offset is None else offset()
         gz = getattr(stream, "raw", None)
         if isinstance(gz, _Gunzip) and gz.truncated:
             notes.append(

@@ -43,18 +43,27 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def worthwhile(paths: Iterable[str], jobs: int) -> bool:
+def may_fork(jobs: int) -> bool:
+    """Return True when `jobs` allows a parse worker here: asked for (2), or automatic (0) on Linux with
+    two cores or more (macOS system libraries are not safe to use in a forked child)."""
+    if jobs == 1 or not hasattr(os, "fork"):
+        return False
+    return jobs >= 2 or (sys.platform.startswith("linux") and cores() >= 2)
+
+
+def worthwhile(paths: Iterable[str], jobs: int, stdin_head: int = 0) -> bool:
     """Return True when parsing `paths` in a child pays: `jobs` 0 means decide from cores and size.
 
-    Only regular files qualify (stdin, pipes and devices are read by this process): their size is
-    known up front, and a failure in the child can always be reported with its file.
+    Regular files count by their size, stdin ("-") by the `stdin_head` bytes read of it before
+    deciding (collect/files.py read_head); devices and directories are read by this process.
     """
-    if jobs == 1 or not hasattr(os, "fork"):
+    if not may_fork(jobs):
         return False
     total = 0
     for path in paths:
         if path == "-":
-            return False
+            total += stdin_head
+            continue
         try:
             st = os.stat(path)
         except OSError:
@@ -62,10 +71,7 @@ def worthwhile(paths: Iterable[str], jobs: int) -> bool:
         if not stat.S_ISREG(st.st_mode):
             return False
         total += st.st_size
-    if jobs >= 2:
-        return True
-    # Automatically on Linux only: macOS system libraries are not safe to use in a forked child.
-    return sys.platform.startswith("linux") and cores() >= 2 and total >= MIN_BYTES
+    return jobs >= 2 or total >= MIN_BYTES
 
 
 def _encode(ev: Event) -> tuple:
@@ -87,8 +93,13 @@ def _encode(ev: Event) -> tuple:
     )
 
 
-def _child(write_fd: int, parse: Callable[[], tuple[Iterator[Event], Callable[[], tuple]]]) -> None:
-    """Parse and stream the events to `write_fd`, then the totals; never returns."""
+def _child(
+    write_fd: int,
+    parse: Callable[[], tuple[Iterator[Event], Callable[[], tuple]]],
+    position: Callable[[], int],
+) -> None:
+    """Parse and stream the events to `write_fd` with how far the reading got, then the totals;
+    never returns."""
     import pickle
     import signal
     import traceback
@@ -103,10 +114,10 @@ def _child(write_fd: int, parse: Callable[[], tuple[Iterator[Event], Callable[[]
         for ev in events:
             batch.append(_encode(ev))
             if len(batch) >= BATCH:
-                dump(("events", batch), out, 5)
+                dump(("events", batch, position()), out, 5)
                 batch = []
         if batch:
-            dump(("events", batch), out, 5)
+            dump(("events", batch, position()), out, 5)
         dump(("end", *totals()), out, 5)
         out.flush()
     except BrokenPipeError:
@@ -144,12 +155,15 @@ def parse_forked(
     events: Callable[[], Iterator[Event]],
     totals: Callable[[], tuple],
     finish: Callable[..., Any],
+    position: Callable[[], int] = lambda: 0,
+    reached: Callable[[int], None] = lambda _position: None,
 ) -> Iterator[Event]:
     """Yield the events `events()` gives, computed in a forked child, in the same order.
 
     `totals()` runs in the child after the last event; what it returns is passed to `finish(*totals)`
-    in this process before the generator ends (parse stats, read warnings). An input error in the
-    child is raised here as itself; any other failure there raises WorkerFailed.
+    in this process before the generator ends (parse stats, read warnings). `position()` runs in the
+    child with every batch (how far its reading got); `reached(position)` hears it here. An input
+    error in the child is raised here as itself; any other failure there raises WorkerFailed.
     """
     import pickle
     import signal
@@ -159,7 +173,7 @@ def parse_forked(
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read_fd)
-        _child(write_fd, lambda: (events(), totals))
+        _child(write_fd, lambda: (events(), totals), position)
     os.close(write_fd)
     finished = False
     try:
@@ -174,6 +188,7 @@ def parse_forked(
                     raise WorkerFailed(f"the parse worker process sent a broken message: {exc}") from None
                 tag = msg[0]
                 if tag == "events":
+                    reached(msg[2])
                     for t in msg[1]:
                         yield Event(t[0], t[1], t[2], t[2] if t[3] is None else t[3], *t[4:])
                 elif tag == "end":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 
 import pytest
@@ -62,6 +63,46 @@ def test_every_corpus_case_gives_the_same_report_in_a_child(rules, forks):
     differ = [c.id for c in CASES if _report(c.inputs, rules, 2) != _report(c.inputs, rules, 1)]
     assert differ == []
     assert forks.reaped()
+
+
+def _stdin_report(data: bytes, rules, jobs: int) -> dict:
+    report = diagnose([Files(("-",), io.BytesIO(data))], Options(rules=rules, jobs=jobs))
+    return report_to_dict(report, DEFAULT)
+
+
+def test_stdin_gives_the_same_report_in_a_child_for_every_corpus_case(rules, forks):
+    differ = []
+    for case in CASES:
+        data = b"".join(p.read_bytes() for p in case.inputs)
+        if _stdin_report(data, rules, 2) != _stdin_report(data, rules, 1):
+            differ.append(case.id)
+    assert differ == []
+    assert forks.reaped()
+
+
+def test_a_large_stdin_is_parsed_by_a_child_on_its_own_and_read_once(tmp_path, rules, monkeypatch, forks):
+    monkeypatch.setattr(worker, "cores", lambda: 2)
+    line = b'10.0.0.1 - - [01/Nov/2026:00:00:00 +0000] "POST /score HTTP/1.1" 503 12 "-" "k6/0.48"\n'
+    data = line * (worker.MIN_BYTES // len(line) + 50)  # past the head read to decide, so the child reads on
+    auto = _stdin_report(data, rules, 0)
+    assert forks.reaped()  # jobs 0 chose the child by the bytes stdin held
+    assert auto == _stdin_report(data, rules, 1)
+    assert auto["input"]["lines"] == data.count(b"\n")
+    small = _stdin_report(line * 10, rules, 0)
+    assert small["input"]["lines"] == 10
+
+
+def test_a_failed_child_on_stdin_is_an_input_error_that_says_how_to_run_without_it(rules, monkeypatch):
+    from diagnoser.errors import DiagnoserError
+
+    def died(*_args, **_kwargs):
+        raise worker.WorkerFailed("the parse worker process ended without finishing (killed?)")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(worker, "parse_forked", died)
+    with pytest.raises(DiagnoserError) as failed:
+        _stdin_report(b"hello\n" * 10, rules, 2)
+    assert "stdin" in str(failed.value) and "--jobs 1" in str(failed.value)
 
 
 def test_several_files_keep_their_order_stats_and_read_warnings(tmp_path, rules):
@@ -154,7 +195,9 @@ def test_when_a_child_is_worth_it(tmp_path, monkeypatch):
     assert worker.worthwhile([str(small), str(big)], 0)
     assert worker.worthwhile([str(small)], 2)  # asked for
     assert not worker.worthwhile([str(big)], 1)
-    assert not worker.worthwhile([str(big), "-"], 2)  # stdin is read here
+    assert worker.worthwhile([str(big), "-"], 2)
+    assert not worker.worthwhile(["-"], 0, stdin_head=100)  # stdin counts by what was read of it
+    assert worker.worthwhile(["-"], 0, stdin_head=worker.MIN_BYTES)
     assert not worker.worthwhile([str(tmp_path)], 2)
     monkeypatch.setattr(worker, "cores", lambda: 1)
     assert not worker.worthwhile([str(big)], 0)
