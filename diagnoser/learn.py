@@ -41,6 +41,7 @@ from diagnoser.detect.classifier import (
     vectorize,
 )
 from diagnoser.detect.features import FeatureBag
+from diagnoser.errors import ConfigError
 
 SEED = 20261125
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
@@ -227,6 +228,17 @@ def samples(cases: Sequence[Case]) -> list[Sample]:
 
     rules_eval = evaluate(cases, classifier=False)
     return [Sample(o.case, case_counts(o.case), o.predicted) for o in rules_eval.outcomes]
+
+
+def require_training() -> None:
+    """Raise ConfigError unless scikit-learn, the `train` extra, is installed: before any work is done."""
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise ConfigError(
+            "training and cross-validation need scikit-learn, which the default install leaves out",
+            hint="pip install 'diagnoser[train]' (with pipx: pipx inject diagnoser scikit-learn)",
+        )
 
 
 def _idf(docs: Sequence[Counter[str]]) -> dict[str, float]:

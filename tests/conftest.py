@@ -62,10 +62,10 @@ def cli(monkeypatch, capsys):
     def run(prog: str, *args: str, stdin: bytes | None = None) -> Result:
         fake = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
         monkeypatch.setattr(sys, "stdin", fake)
-        if prog == "diagnose":
+        if prog in ("diagnose", "kubectl-diagnose"):
             from diagnoser.cli.diagnose import main
 
-            code = main(list(args))
+            code = main(list(args), plugin=prog == "kubectl-diagnose")
         else:
             from diagnoser.cli.toolbox import app
 

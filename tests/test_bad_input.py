@@ -165,7 +165,7 @@ def test_corrupt_gzip_is_refused(cli, tmp_path):
 
 def test_empty_input(cli, tmp_path):
     r = cli("diagnose", stdin=b"")
-    assert (r.code, r.out, r.err) == (0, "read 0 lines from stdin\nno failure found\n", "")
+    assert (r.code, r.out, r.err) == (0, "no failure found\nread 0 lines from stdin\n", "")
     empty = tmp_path / "empty.log"
     empty.write_bytes(b"")
     r = cli("diagnose", "--json", str(empty))
@@ -323,7 +323,7 @@ def test_pipe_to_head_in_a_shell():
         timeout=60,
         cwd=ROOT,
     )
-    assert r.stdout == b"read 6 lines from stdin\n1\n"
+    assert r.stdout == b"1. CRITICAL oom_worker_reboot: Worker or container killed for lack of memory\n1\n"
     assert r.stderr == b""
 
 

@@ -260,6 +260,7 @@ FACE_MAY_IMPORT = {
     "diagnoser",
     "diagnoser.cli",
     "diagnoser.cli.common",
+    "diagnoser.cli.completion",  # shell completion scripts: the face's own
     "diagnoser.cli.progress",  # the progress line on a terminal: the face's own
     "diagnoser.errors",
     "diagnoser.model",

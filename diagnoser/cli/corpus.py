@@ -122,6 +122,10 @@ def eval_corpus(
     per-cause precision / recall / F1, the confusion matrix and failures."""
     from diagnoser.corpus import evaluate, load_cases, record_baseline
 
+    if cv:
+        from diagnoser.learn import require_training
+
+        require_training()
     cases = load_cases(corpus)
     evaluation = evaluate(cases, classifier=not rules_only)
     if record is not None:
@@ -263,8 +267,9 @@ def train(
     cross-validation (each server / platform family held out in turn), report it and grouped k-fold
     per cause, then fit on every case and save the JSON weights."""
     from diagnoser.corpus import load_cases
-    from diagnoser.learn import cross_validate, fit, samples, save
+    from diagnoser.learn import cross_validate, fit, require_training, samples, save
 
+    require_training()
     data = samples(load_cases(corpus))
     cv = cross_validate(data, folds, by="family")
     grouped = cross_validate(data, folds, c=cv.c)

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
+from diagnoser import __version__
 from diagnoser.cli.common import (
     EXIT_ERROR,
     EXIT_FOUND,
@@ -26,6 +27,7 @@ from diagnoser.cli.common import (
     want_colour,
     write_stdout,
 )
+from diagnoser.cli.completion import SHELLS
 from diagnoser.cli.progress import Progress
 from diagnoser.errors import ConfigError, DiagnoserError, InputError, did_you_mean
 from diagnoser.model import Platform, Report, Severity
@@ -39,16 +41,23 @@ from diagnoser.options import (
     Service,
     SourceKind,
 )
-from diagnoser.render import OutputFormat, render
+from diagnoser.render import WIDTH, OutputFormat, render
 
 PROG = "diagnose"
 DESCRIPTION = (
     "Name the documented root cause of a failing model service from its logs, with evidence and a fix plan."
 )
-EPILOG = (
-    "Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error, "
-    "130 interrupted."
-)
+EPILOG = """\
+Examples:
+  kubectl logs web-7d9 --previous | diagnose         # what killed the last container
+  diagnose app.log events.txt describe.txt           # files in any mix of formats
+  diagnose --json < app.log | jq -r '.diagnoses[0].cause'
+  diagnose --service web -n prod --since 1h          # collect logs, states and events, then diagnose
+  diagnose --platform kubernetes app.log             # the fix plan for where it runs
+  diagnose -o markdown app.log > comment.md          # for a pull request or a chat channel
+
+Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error,
+130 interrupted."""
 
 
 class UsageError(DiagnoserError):
@@ -110,23 +119,53 @@ def _metavar(enum: type[StrEnum]) -> str:
     return "{" + ",".join(m.value for m in enum) + "}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of `diagnose`; option groups follow STYLE.md's help panels."""
+PLUGIN_PROG = "kubectl diagnose"
+PLUGIN_DESCRIPTION = """\
+Diagnose a Kubernetes service: find it, collect its logs (current and previous), container states
+and events, name the documented root cause, and print a fix plan. kubectl runs this as a plugin."""
+PLUGIN_EPILOG = """\
+Examples:
+  kubectl diagnose web -n prod                  # the service, deployment or statefulset named web
+  kubectl diagnose web --since 1h --json        # the last hour, as JSON for a bot
+  kubectl diagnose web --save-bundle web-bundle # keep what was read (redacted) to replay offline
+
+Exit codes: 0 nothing found, 1 a diagnosis at or above --fail-on, 2 usage or input error,
+130 interrupted."""
+
+
+def build_parser(plugin: bool = False) -> argparse.ArgumentParser:
+    """Return the parser of `diagnose` (or, as a kubectl plugin, of `kubectl diagnose NAME`); option
+    groups follow STYLE.md's help panels."""
     p = _Parser(
-        prog=PROG,
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        prog=PLUGIN_PROG if plugin else PROG,
+        description=PLUGIN_DESCRIPTION if plugin else DESCRIPTION,
+        epilog=PLUGIN_EPILOG if plugin else EPILOG,
         allow_abbrev=False,
         add_help=False,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="Log files to read; '-' or nothing reads stdin. Formats are detected per line.",
-    )
+    if plugin:
+        p.add_argument(
+            "service", metavar="NAME", help="The service (or deployment, statefulset) to diagnose."
+        )
+    else:
+        p.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="Log files to read; '-' or nothing reads stdin. Formats are detected per line.",
+        )
     p.add_argument("-h", "--help", action="help", help="Show this message and exit.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="Show the version.")
+    if plugin:  # kubectl completes its plugins itself
+        p.set_defaults(completion=None)
+    else:
+        p.add_argument(
+            "--completion",
+            choices=SHELLS,
+            metavar="{" + ",".join(SHELLS) + "}",
+            help='Print the shell completion script, e.g. eval "$(diagnose --completion bash)".',
+        )
     p.add_argument(
         "-v",
         "--verbose",
@@ -224,19 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     col = p.add_argument_group("Collect")
-    col.add_argument(
-        "--service",
-        metavar="NAME",
-        help="Find this service (Kubernetes Service / Deployment / StatefulSet / Azure ML app, Docker "
-        "container) and collect its logs, states and events.",
-    )
-    col.add_argument(
-        "--source",
-        action="append",
-        type=_choice(SourceKind),
-        metavar=_metavar(SourceKind),
-        help="Where to look for --service (repeatable); auto tries what is reachable.",
-    )
+    if plugin:  # NAME is the service, looked for in Kubernetes only: --service and --source are implied
+        col.set_defaults(paths=[], source=[SourceKind.KUBERNETES], journal=None)
+    else:
+        col.add_argument(
+            "--service",
+            metavar="NAME",
+            help="Find this service (Kubernetes Service / Deployment / StatefulSet / Azure ML app, Docker "
+            "container) and collect its logs, states and events.",
+        )
+        col.add_argument(
+            "--source",
+            action="append",
+            type=_choice(SourceKind),
+            metavar=_metavar(SourceKind),
+            help="Where to look for --service (repeatable); auto tries what is reachable.",
+        )
     col.add_argument("-n", "--namespace", help="Kubernetes namespace (default: the context's).")
     col.add_argument("--context", help="Kubernetes context of the kubeconfig.")
     col.add_argument("--since", metavar="AGE", help="Collect only what is newer than this (30m, 2h, 1d).")
@@ -253,12 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="Seconds one network call may take (default: 10).",
     )
-    col.add_argument(
-        "--journal",
-        action="append",
-        metavar="PATH",
-        help="Journal file or directory for the journald source (default: the system journal).",
-    )
+    if not plugin:
+        col.add_argument(
+            "--journal",
+            action="append",
+            metavar="PATH",
+            help="Journal file or directory for the journald source (default: the system journal).",
+        )
     col.add_argument(
         "--save-bundle",
         metavar="DIR",
@@ -271,6 +314,13 @@ def diagnose(args: argparse.Namespace) -> int:
     """Run the main job for parsed arguments; return the exit code."""
     from diagnoser.pipeline import diagnose as run  # deferred: `diagnose --help` needs no stage
 
+    if args.completion:
+        from diagnoser.cli.completion import diagnose_script
+
+        write_stdout(
+            diagnose_script(build_parser(plugin=args.service is not None and not args.paths), args.completion)
+        )
+        return EXIT_OK
     set_verbosity(args.verbose)
     paths = list(args.paths or [])
     if args.service is None:
@@ -289,10 +339,20 @@ def diagnose(args: argparse.Namespace) -> int:
     if args.service is not None:
         _tell_collected(report, args.source, options.save_bundle)
     fmt = OutputFormat.JSON if args.json_out else args.output
-    colour = want_colour(args.colour) and fmt is OutputFormat.TEXT
-    write_stdout(render(report, fmt, options.redactor, colour=colour, verbose=args.verbose > 0))
+    colour = want_colour(args.colour) and fmt in (OutputFormat.TEXT, OutputFormat.WIDE)
+    text = render(report, fmt, options.redactor, colour=colour, verbose=args.verbose > 0, width=text_width())
+    write_stdout(text)
     failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
     return EXIT_FOUND if failing else EXIT_OK
+
+
+def text_width() -> int:
+    """Return where text output wraps: the terminal's width (within reason) on a terminal, else 100."""
+    if not sys.stdout.isatty():
+        return WIDTH
+    import shutil
+
+    return max(60, min(shutil.get_terminal_size((WIDTH, 24)).columns, 200))
 
 
 def inputs_from(args: argparse.Namespace) -> list[Input]:
@@ -356,11 +416,12 @@ def _tell_collected(report: Report, sources: list[SourceKind] | None, bundle: Pa
         sys.stderr.write(f"saved bundle to {bundle} (replay: diagnose {bundle})\n")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse `argv` (default: sys.argv[1:]) and run; map every outcome to an exit code."""
+def main(argv: Sequence[str] | None = None, plugin: bool = False) -> int:
+    """Parse `argv` (default: sys.argv[1:]) and run; map every outcome to an exit code. `plugin`: the
+    command line is kubectl's, `kubectl diagnose NAME [options]`."""
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(plugin).parse_args(argv)
         except SystemExit as exc:  # --help printed its text
             return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_ERROR
         return diagnose(args)

@@ -1,4 +1,5 @@
-"""Console entry points: `diagnose` (the main job) and `diagnoser` (the toolbox)."""
+"""Console entry points: `diagnose` (the main job), `kubectl-diagnose` (the same, as a kubectl plugin)
+and `diagnoser` (the toolbox)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ def _interrupted() -> None:
     sys.exit(130)
 
 
-def run_diagnose() -> None:
-    """Run the `diagnose` command."""
+def run_diagnose(plugin: bool = False) -> None:
+    """Run the `diagnose` command (`plugin`: as `kubectl diagnose NAME`)."""
     import gc
 
     gc.disable()  # imports build many objects and no cycles worth collecting; collect from the run on
@@ -25,8 +26,13 @@ def run_diagnose() -> None:
     # collected, just less often.
     gc.set_threshold(100_000, 50, 100)
     gc.enable()
-    code = main()
+    code = main(plugin=plugin)
     _exit_now(code)
+
+
+def run_kubectl_plugin() -> None:
+    """Run `kubectl-diagnose`: kubectl finds it on PATH and runs it for `kubectl diagnose NAME ...`."""
+    run_diagnose(plugin=True)
 
 
 def _exit_now(code: int) -> None:

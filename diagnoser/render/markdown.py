@@ -45,13 +45,9 @@ def _step(n: int, s: FixStep) -> list[str]:
 
 
 def render_markdown(report: Report, redactor: Redactor, verbose: bool = False) -> str:
-    """Return the report as Markdown, secrets redacted."""
+    """Return the report as Markdown, secrets redacted: the verdict first, what was read at the end."""
     report = redact_and_clip(report, redactor, clip=False)
     out = ["## diagnoser report", ""]
-    sources = ", ".join(report.input.sources)
-    lines = report.input.lines
-    out.append(f"Read {lines} line{'' if lines == 1 else 's'} from {sources}.")
-    out.append("")
     if not report.diagnoses:
         healthy = healthy_line(report)
         out.append(f"**{healthy[0].upper()}{healthy[1:]}.**")
@@ -79,6 +75,11 @@ def render_markdown(report: Report, redactor: Redactor, verbose: bool = False) -
             out.append("")
         if not d.platforms and (hint := platform_hint(d)):
             out += [hint[0].upper() + hint[1:] + ".", ""]
+    sources = ", ".join(report.input.sources)
+    lines = report.input.lines
+    while out and not out[-1]:
+        out.pop()
+    out += ["", f"<sub>Read {lines} line{'' if lines == 1 else 's'} from {sources}.</sub>"]
     for w in report.warnings:
         out.append(f"> warning: {w}")
     return "\n".join(out).rstrip() + "\n"

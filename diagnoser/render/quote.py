@@ -180,12 +180,14 @@ def _block_lines(lines: list[str]) -> tuple[str, tuple[str, ...]]:
     return first, tuple(decisive[:4])
 
 
-def quote(ev: Evidence) -> Quote:
-    """Return the lines of one evidence record a person needs to read."""
+def quote(ev: Evidence, uncut: bool = False) -> Quote:
+    """Return the lines of one evidence record a person needs to read; `uncut` keeps long lines whole
+    (`-o wide`) instead of shortening them."""
+    cut = _whole if uncut else shorten
     where = f"{ev.source.removeprefix('file:')}:{ev.line}"
     lines = [_decode(ln) for ln in ev.text.splitlines() if ln.strip()] or [""]
     if len(lines) == 1:
-        q = Quote(where, shorten(lines[0]), first=ev.timestamp, last=ev.timestamp)
+        q = Quote(where, cut(lines[0]), first=ev.timestamp, last=ev.timestamp)
         return replace(q, rank=_rank(q, ev))
     told = describe(ev.text)
     if told is not None:
@@ -193,26 +195,27 @@ def quote(ev: Evidence) -> Quote:
         # record's lines are the input's, one for one)
         where = f"{ev.source.removeprefix('file:')}:{ev.line + told.offset}"
         # the exception line is the message and its value: it gets more room than other lines
-        said = shorten(
-            f"{told.exception}: {told.message}" if told.message else told.exception, EXCEPTION_WIDTH
-        )
+        said = cut(f"{told.exception}: {told.message}" if told.message else told.exception, EXCEPTION_WIDTH)
         head = lines[0]
         # the record's own first line, when it says more than the traceback head (a server's message)
         if "Traceback (" in head:
             head = head[: head.find("Traceback (")].rstrip(" :-")
         if told.message and told.message[:40] in head:
             head = ""  # the record starts with the exception line itself
-        line = f"{shorten(head, max(40, WIDTH - len(said) - 3))} … {said}" if head.strip() else said
+        line = f"{cut(head, max(40, WIDTH - len(said) - 3))} … {said}" if head.strip() else said
         frame = told.frame
         extra: tuple[str, ...] = ()
         if frame is not None and frame.user_code:
             extra = (f"raised at {frame.path}:{frame.line}{frame.in_function}",)
         return Quote(where, line, extra, first=ev.timestamp, last=ev.timestamp, rank=0, said=said)
     first, extra = _block_lines(lines)
-    q = Quote(
-        where, shorten(first.strip()), tuple(shorten(x) for x in extra), first=ev.timestamp, last=ev.timestamp
-    )
+    q = Quote(where, cut(first.strip()), tuple(cut(x) for x in extra), first=ev.timestamp, last=ev.timestamp)
     return replace(q, rank=_rank(q, ev))
+
+
+def _whole(line: str, width: int = WIDTH) -> str:
+    """Return `line` as it is: the uncut counterpart of `shorten`."""
+    return line
 
 
 def _rank(q: Quote, ev: Evidence) -> int:
@@ -222,11 +225,11 @@ def _rank(q: Quote, ev: Evidence) -> int:
     return 2 if _CONSEQUENCE.search(q.line) and not q.extra else 1
 
 
-def quotes(evidence: tuple[Evidence, ...], shown: int = SHOWN) -> list[Quote]:
+def quotes(evidence: tuple[Evidence, ...], shown: int = SHOWN, uncut: bool = False) -> list[Quote]:
     """Return the quotes of a diagnosis: repeats merged and counted, causes before consequences."""
     merged: list[Quote] = []
     for ev in evidence:
-        q = quote(ev)
+        q = quote(ev, uncut)
         i = next((i for i, old in enumerate(merged) if old.repeats_of(q)), None)
         if i is None:
             merged.append(q)

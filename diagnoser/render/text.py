@@ -47,9 +47,9 @@ def _input_line(report: Report, verbose: bool = False) -> str:
     return line
 
 
-def _evidence_line(ev: Evidence) -> str:
+def _evidence_line(ev: Evidence, wide: bool = False) -> str:
     """Return one quoted evidence record on one line (its decisive line)."""
-    q = quote(ev)
+    q = quote(ev, uncut=wide)
     return f"{q.where}: {q.line}"
 
 
@@ -98,40 +98,43 @@ def step_head(
     return head + (": " + ", ".join(values) if values else "")
 
 
-def _step_lines(number: int, step: FixStep, style: _Style) -> list[str]:
+def _step_lines(number: int, step: FixStep, style: _Style, width: int) -> list[str]:
     """Return the lines of one fix step."""
     head = step_head(
         number, step, lambda s: f"{s.action.value} {style(s.knob, '1')}", lambda v: style(v, "1;32")
     )
-    out = [head]
+    out = textwrap.wrap(head, width - 4, subsequent_indent="      ", break_on_hyphens=False) or [head]
     body = step.text or ""
     if step.why:
         body = f"{body} Why: {step.why}" if body else f"Why: {step.why}"
     if body:
-        out += textwrap.wrap(body, WIDTH - 8, initial_indent="      ", subsequent_indent="      ")
+        out += textwrap.wrap(body, width - 8, initial_indent="      ", subsequent_indent="      ")
     if step.snippet:
         out += ["      " + line for line in step.snippet.rstrip().splitlines()]
     out.append(f"      docs: {doc_title(step.docs)}")
     return out
 
 
-def _diagnosis_lines(index: int, d: Diagnosis, style: _Style, verbose: bool) -> list[str]:
+def _diagnosis_lines(
+    index: int, d: Diagnosis, style: _Style, verbose: bool, width: int, wide: bool
+) -> list[str]:
     """Return the lines of one diagnosis."""
     sev = style(d.severity.value.upper(), _SEVERITY_COLOURS[d.severity])
-    out = [f"{index}. {sev} {style(d.cause, '1')}: {d.title}"]
+    head = f"{index}. {sev} {style(d.cause, '1')}: {d.title}"
+    out = textwrap.wrap(head, width, subsequent_indent="   ", break_on_hyphens=False) or [head]
     if verbose:  # how the engine got there: for whoever tunes it, not for the reader of the diagnosis
         out.append(f"   confidence {d.confidence:.2f}, {d.origin.value}" + (f" {d.rule}" if d.rule else ""))
     if d.summary:
-        out += textwrap.wrap(d.summary, WIDTH - 3, initial_indent="   ", subsequent_indent="   ")
+        out += textwrap.wrap(d.summary, width - 3, initial_indent="   ", subsequent_indent="   ")
     out.append("   evidence:")
-    out += [f"     {line}" for q in quotes(d.evidence) for line in _quote_lines(q)]
+    out += [f"     {line}" for q in quotes(d.evidence, uncut=wide) for line in _quote_lines(q)]
     if d.fixes:
         platforms = ", ".join(p.label for p in d.platforms)
         out.append(f"   fix, for {platforms}:" if platforms else "   fix:")
         for n, step in enumerate(d.fixes, start=1):
-            out += ["    " + line for line in _step_lines(n, step, style)]
+            out += ["    " + line for line in _step_lines(n, step, style, width)]
     if not d.platforms and (hint := platform_hint(d)):
-        out += textwrap.wrap(hint, WIDTH - 3, initial_indent="   ", subsequent_indent="   ")
+        out += textwrap.wrap(hint, width - 3, initial_indent="   ", subsequent_indent="   ")
     return out
 
 
@@ -150,24 +153,33 @@ def healthy_line(report: Report) -> str:
     return "no failure found" + (": " + ", ".join(did) if did else "")
 
 
-def render_text(report: Report, redactor: Redactor, colour: bool = False, verbose: bool = False) -> str:
-    """Return the report as terminal text, secrets redacted and evidence clipped."""
+def render_text(
+    report: Report,
+    redactor: Redactor,
+    colour: bool = False,
+    verbose: bool = False,
+    width: int = WIDTH,
+    wide: bool = False,
+) -> str:
+    """Return the report as terminal text, secrets redacted: the verdict first, what was read last.
+
+    Prose is wrapped at `width` (the terminal's); `wide` keeps evidence lines whole (`-o wide`).
+    """
     report = redact_and_clip(report, redactor, clip=False)
     style = _Style(colour)
-    lines = [_input_line(report, verbose)]
+    lines: list[str] = []
     if not report.diagnoses:
         lines.append(style(healthy_line(report), "32"))
         if report.suspicious:
             lines.append("lines that look wrong but match no documented cause:")
-            lines += [f"  {_evidence_line(ev)}" for ev in report.suspicious]
+            lines += [f"  {_evidence_line(ev, wide)}" for ev in report.suspicious]
     else:
-        count = len(report.diagnoses)
-        lines.append(
-            ("1 diagnosis" if count == 1 else f"{count} diagnoses") + ", most likely root cause first:"
-        )
         for i, d in enumerate(report.diagnoses, start=1):
-            lines.append("")
-            lines += _diagnosis_lines(i, d, style, verbose)
+            if i > 1:
+                lines.append("")
+            lines += _diagnosis_lines(i, d, style, verbose, width, wide)
+        lines.append("")
+    lines.append(style(_input_line(report, verbose), "2"))
     for w in report.warnings:
         lines.append(style(f"warning: {w}", "33"))
     return "\n".join(lines) + "\n"

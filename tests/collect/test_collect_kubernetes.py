@@ -22,6 +22,17 @@ from diagnoser.redact import redact  # noqa: E402
 POD = "scorer-6f8d7c9b5-x2kqp"
 
 
+def test_the_kubectl_plugin_diagnoses_the_named_service_as_diagnose_service_does(cli, k8s):
+    plugin = cli("kubectl-diagnose", "scorer", "-n", "azureml-prod", "--json")
+    direct = cli("diagnose", "--service", "scorer", "-n", "azureml-prod", "--source", "kubernetes", "--json")
+    assert plugin.code == direct.code == 1, plugin.err
+    assert plugin.json() == direct.json()
+    assert plugin.json()["diagnoses"][0]["cause"] == "init_exception"
+    usage = cli("kubectl-diagnose")  # kubectl diagnose without a name
+    assert usage.code == 2 and "NAME" in usage.err
+    assert "kubectl diagnose web -n prod" in cli("kubectl-diagnose", "--help").out
+
+
 def test_crashloop_previous_log_traceback_is_init_exception(cli, k8s):
     result = cli("diagnose", "--service", "scorer", "--source", "kubernetes", "--json")
     assert result.code == 1, result.err

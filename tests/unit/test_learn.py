@@ -71,3 +71,49 @@ def test_the_threshold_keeps_healthy_silent_and_wrong_answers_rare():
     assert choose_threshold(data, probs) > 0.55
     assert wrong("init_exception", "oom_worker_reboot") and not wrong("init_exception", HEALTHY)
     assert not wrong("init_exception", "unknown")
+
+
+def test_training_without_scikit_learn_says_which_extra_to_install(cli, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a)
+    )
+    for args in (("corpus", "train", "--output", "/nonexistent/model.json"), ("corpus", "eval", "--cv")):
+        result = cli("diagnoser", *args)
+        assert result.code == 2, args
+        assert "need scikit-learn" in result.err and "pip install 'diagnoser[train]'" in result.err
+        assert "Traceback" not in result.err
+
+
+def test_diagnose_with_the_shipped_classifier_needs_no_scikit_learn_numpy_or_scipy():
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    # A finder that refuses the training stack, as on a default install, then the real command.
+    code = (
+        "import sys\n"
+        "class Refuse:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('sklearn', 'numpy', 'scipy'):\n"
+        "            raise ImportError(f'{name} is not installed')\n"
+        "sys.meta_path.insert(0, Refuse())\n"
+        "from diagnoser.cli.diagnose import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    example = ROOT / "examples" / "oom-gunicorn.log"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--json", str(example)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["diagnoses"][0]["cause"] == "oom_worker_reboot"
+    assert report["diagnoses"][0]["origin"] in ("both", "classifier")  # the classifier took part
