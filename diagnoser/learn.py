@@ -237,7 +237,7 @@ def require_training() -> None:
     if importlib.util.find_spec("sklearn") is None:
         raise ConfigError(
             "training and cross-validation need scikit-learn, which the default install leaves out",
-            hint="pip install 'diagnoser[train]' (with pipx: pipx inject diagnoser scikit-learn)",
+            hint="pip install 'diagnoser[train]', or with pipx: pipx inject diagnoser scikit-learn",
         )
 
 

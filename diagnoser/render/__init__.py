@@ -1,4 +1,5 @@
-"""Stage 6: render a Report as text, JSON, YAML or Markdown: an exit, so each renderer redacts, then clips."""
+"""Stage 6: render a Report as text, JSON, YAML, Markdown, SARIF or JUnit: an exit, so each renderer
+redacts, then clips."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class OutputFormat(StrEnum):
     JSON = "json"
     YAML = "yaml"  # the JSON report's content, as YAML
     MARKDOWN = "markdown"
+    SARIF = "sarif"  # SARIF 2.1.0, for code-scanning views
+    JUNIT = "junit"  # JUnit XML, for CI test reports
 
 
 def render(
@@ -49,6 +52,10 @@ def render(
         return render_json(report, redactor)
     if fmt is OutputFormat.YAML:
         return render_yaml(report, redactor)
+    if fmt is OutputFormat.SARIF or fmt is OutputFormat.JUNIT:
+        from diagnoser.render import ci  # the catalogue and XML load only for these
+
+        return (ci.render_sarif if fmt is OutputFormat.SARIF else ci.render_junit)(report, redactor)
     if fmt is OutputFormat.MARKDOWN:
         return render_markdown(report, redactor, verbose=verbose)
     return render_text(
