@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import sys
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from diagnoser.errors import InputError, Location
 from diagnoser.model import (
     Activity,
     Collected,
+    Diagnosis,
     Event,
     EventKind,
     Evidence,
@@ -36,6 +39,7 @@ from diagnoser.model import (
 )
 from diagnoser.options import Files, Input, Lines, Options, Service
 from diagnoser.parse import ParsedLines, ParseStats, parse_lines, worker
+from diagnoser.parse.stream import StreamParser
 from diagnoser.plan import Observations, plan_diagnoses, select_platforms
 from diagnoser.rank import FALLBACK, MAX_EVIDENCE, Ranked, rank
 
@@ -250,16 +254,76 @@ def _with_traceback(entry: Ranked, tracebacks: deque[Evidence]) -> Ranked:
     return dataclasses.replace(entry, evidence=tuple(evidence))
 
 
+class _Detector:
+    """The detect, rank and plan stages over a stream of events: feed them in input order, and ask
+    for the report at the end (or, following a live input, as often as wanted: asking changes nothing)."""
+
+    def __init__(self, options: Options):
+        rules = options.rules if options.rules is not None else load_rules(lean=True)
+        self.options = options
+        self.engine = Engine(rules, prefilter=options.prefilter)
+        model = load_model() if options.classifier else None
+        self.classifier = Classifier(model, gate=options.prefilter) if model is not None else None
+        self.obs = Observations()
+        self.suspicious: list[Evidence] = []
+        self.last_errors: deque[Evidence] = deque(maxlen=MAX_SUSPICIOUS)
+        self.tracebacks: deque[Evidence] = deque(maxlen=1)
+
+    def feed(self, event: Event) -> None:
+        """Take one event."""
+        self.engine.feed(event)
+        self.obs.feed(event)
+        if self.classifier is not None:
+            self.classifier.feed(event)
+        if _suspicious(event):
+            # Quoted whole: the exits redact it, then clip it (a clipped secret may not match).
+            quoted = Evidence(event.source, event.line, event.text, ("suspicious",), event.timestamp)
+            if len(self.suspicious) < MAX_SUSPICIOUS:
+                self.suspicious.append(quoted)
+            self.last_errors.append(quoted)
+            if event.fields.get("kind") == _TRACEBACK:
+                self.tracebacks.append(dataclasses.replace(quoted, matched=("traceback",)))
+
+    def report(
+        self,
+        names: tuple[str, ...],
+        stats: ParseStats,
+        warnings: tuple[str, ...],
+        collected: Collected | None = None,
+    ) -> Report:
+        """Return the report of what was fed so far."""
+        options, obs, classifier = self.options, self.obs, self.classifier
+        verdict = classifier.finish() if classifier is not None else None
+        ranked = rank(
+            self.engine.finish(),
+            verdict.probabilities if verdict else None,
+            verdict.finding if verdict else None,
+        )
+        ranked = [_with_last_errors(r, self.last_errors) if r.cause == FALLBACK else r for r in ranked]
+        ranked = [_with_traceback(r, self.tracebacks) if r.cause in _USER_CODE_CAUSES else r for r in ranked]
+        platforms = select_platforms(obs.platforms, options.plan.platform)
+        plan = plan_diagnoses(ranked, platforms, obs, options.plan)
+        diagnoses = plan.diagnoses if options.top is None else plan.diagnoses[: options.top]
+        return Report(
+            diagnoses=diagnoses,
+            input=InputStats(names, stats.lines, stats.events, dict(stats.formats)),
+            warnings=warnings + plan.warnings,
+            platforms=obs.platforms,
+            suspicious=tuple(self.suspicious) if not diagnoses else (),
+            collected=collected,
+            activity=Activity(
+                listening=obs.listening,
+                workers_booted=obs.worker_boots,
+                requests=sum(obs.statuses.values()),
+                errors=sum(n for status, n in obs.statuses.items() if status >= 500),
+            ),
+        )
+
+
 def _detect(reading: _Reading, options: Options) -> Report:
     """Detect, rank and plan over the reading's events, and build the report."""
-    rules = options.rules if options.rules is not None else load_rules(lean=True)
-    engine = Engine(rules, prefilter=options.prefilter)
-    model = load_model() if options.classifier else None
-    classifier = Classifier(model, gate=options.prefilter) if model is not None else None
-    obs = Observations()
-    suspicious: list[Evidence] = []
-    last_errors: deque[Evidence] = deque(maxlen=MAX_SUSPICIOUS)
-    tracebacks: deque[Evidence] = deque(maxlen=1)
+    detector = _Detector(options)
+    feed = detector.feed
     progress = options.progress
     seen = 0
     try:
@@ -268,46 +332,109 @@ def _detect(reading: _Reading, options: Options) -> Report:
                 seen += 1
                 if not seen & PROGRESS_EVENTS:
                     progress(reading.done(), reading.size)
-            engine.feed(event)
-            obs.feed(event)
-            if classifier is not None:
-                classifier.feed(event)
-            if _suspicious(event):
-                # Quoted whole: the exits redact it, then clip it (a clipped secret may not match).
-                quoted = Evidence(event.source, event.line, event.text, ("suspicious",), event.timestamp)
-                if len(suspicious) < MAX_SUSPICIOUS:
-                    suspicious.append(quoted)
-                last_errors.append(quoted)
-                if event.fields.get("kind") == _TRACEBACK:
-                    tracebacks.append(dataclasses.replace(quoted, matched=("traceback",)))
+            feed(event)
     finally:
         close = getattr(reading.events, "close", None)
         if close is not None:
             close()  # an error above stops a parse worker at once
-    verdict = classifier.finish() if classifier is not None else None
-    ranked = rank(
-        engine.finish(),
-        verdict.probabilities if verdict else None,
-        verdict.finding if verdict else None,
-    )
-    ranked = [_with_last_errors(r, last_errors) if r.cause == FALLBACK else r for r in ranked]
-    ranked = [_with_traceback(r, tracebacks) if r.cause in _USER_CODE_CAUSES else r for r in ranked]
-    platforms = select_platforms(obs.platforms, options.plan.platform)
-    plan = plan_diagnoses(ranked, platforms, obs, options.plan)
-    diagnoses = plan.diagnoses if options.top is None else plan.diagnoses[: options.top]
     totals = reading.totals()
-    stats = totals.stats
-    return Report(
-        diagnoses=diagnoses,
-        input=InputStats(reading.names, stats.lines, stats.events, dict(stats.formats)),
-        warnings=reading.warnings + totals.notes + plan.warnings,
-        platforms=obs.platforms,
-        suspicious=tuple(suspicious) if not diagnoses else (),
-        collected=reading.collected,
-        activity=Activity(
-            listening=obs.listening,
-            workers_booted=obs.worker_boots,
-            requests=sum(obs.statuses.values()),
-            errors=sum(n for status, n in obs.statuses.items() if status >= 500),
-        ),
-    )
+    return detector.report(reading.names, totals.stats, reading.warnings + totals.notes, reading.collected)
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """A diagnosis that appeared or changed while following a live input (`--follow`)."""
+
+    fingerprint: str  # stable for the same cause, workload and rule: bots deduplicate on it
+    status: str  # "new" or "changed"
+    workload: str
+    diagnosis: Diagnosis
+    report: Report  # the report at that moment (what an exit renders the diagnosis from)
+
+
+def _workload(names: dict[str, str], d: Diagnosis) -> str:
+    """Return what a diagnosis is about: the pod / container the logs name, else its first source."""
+    if names.get("pod"):
+        parts = [names.get("namespace", ""), names["pod"], names.get("container", "")]
+        return "/".join(p for p in parts if p)
+    return d.evidence[0].source if d.evidence else "input"
+
+
+def fingerprint(cause: str, workload: str, rule: str | None) -> str:
+    """Return the stable id of a diagnosis for deduplication: cause + workload + rule."""
+    import hashlib
+
+    return hashlib.sha256(f"{cause}\0{workload}\0{rule or ''}".encode()).hexdigest()[:16]
+
+
+MAX_FOLLOWED = 4096  # distinct fingerprints remembered while following: flat memory over days
+
+
+def follow(
+    files: Files,
+    options: Options,
+    emit: Callable[[Update], None],
+    idle: float = 1.0,
+    every: float = 2.0,
+    stop: threading.Event | None = None,
+) -> Report:
+    """Follow growing files or an endless stdin and call `emit` for each diagnosis that appears or
+    changes; return the report of everything read when the input ends, `stop` is set, or Ctrl-C
+    (KeyboardInterrupt is then raised with the report as its `report` attribute).
+
+    Diagnoses are looked for every `every` seconds while lines arrive and whenever the input has
+    been quiet for `idle` seconds; a quiet input also closes the records still open (a traceback
+    whose last line has come).
+    """
+    from diagnoser.collect.tail import follow_lines
+
+    paths = list(files.paths or ("-",))
+    sources = open_inputs(paths)
+    names = tuple(s.name for s in sources)
+    detector = _Detector(options)
+    parser = StreamParser()
+    stats = ParseStats()
+    shown: dict[str, tuple[str, str]] = {}
+    stop = stop or threading.Event()
+
+    def take(events: list[Event]) -> None:
+        stats.events += len(events)
+        for ev in events:
+            stats.formats[ev.format] += 1
+            detector.feed(ev)
+
+    def look() -> Report:
+        report = detector.report(names, stats, ())
+        for d in report.diagnoses:
+            workload = _workload(detector.obs.names, d)
+            key = fingerprint(d.cause, workload, d.rule)
+            state = (d.severity.value, d.summary)
+            before = shown.get(key)
+            if before == state or (before is None and len(shown) >= MAX_FOLLOWED):
+                continue
+            shown[key] = state
+            emit(Update(key, "new" if before is None else "changed", workload, d, report))
+        return report
+
+    checked = time.monotonic()
+    try:
+        for raw in follow_lines(sources, files.stdin, idle, stop):
+            if raw is None:
+                take(parser.close())  # quiet: what is open is complete
+                look()
+                checked = time.monotonic()
+                continue
+            stats.lines += 1
+            take(parser.feed(raw))
+            if time.monotonic() - checked >= every:
+                look()
+                checked = time.monotonic()
+        take(parser.close())
+        return look()
+    except KeyboardInterrupt as interrupt:
+        stop.set()
+        take(parser.close())
+        interrupt.report = detector.report(names, stats, ())  # type: ignore[attr-defined]
+        raise
+    finally:
+        stop.set()

@@ -126,7 +126,11 @@ def test_zsh_and_fish_scripts_name_every_option(cli) -> None:
     zsh = cli("diagnose", "--completion", "zsh").out
     assert zsh.startswith("autoload -U +X bashcompinit && bashcompinit\n") and "complete -o filenames" in zsh
     fish = cli("diagnose", "--completion", "fish").out
-    for option in ("-s o -l output -r -f -a 'text wide json yaml markdown'", "-l save-bundle -r", "-l json"):
+    for option in (
+        "-s o -l output -r -f -a 'text wide json yaml markdown sarif junit'",
+        "-l save-bundle -r",
+        "-l json",
+    ):
         assert option in fish
     assert cli("diagnoser", "completion", "fish").out.startswith("complete --command diagnoser")
     assert cli("diagnoser", "completion", "tcsh").code == 2

@@ -185,6 +185,15 @@ def build_parser(plugin: bool = False) -> argparse.ArgumentParser:
         help="Output format (default: text).",
     )
     out.add_argument("--top", type=_bounded(int, 1), metavar="N", help="Show at most this many diagnoses.")
+    if not plugin:
+        out.add_argument(
+            "-f",
+            "--follow",
+            action="store_true",
+            help="Keep reading growing files or an endless stdin; print each diagnosis when it appears or "
+            "changes (JSON lines with a fingerprint, or text on a terminal), and the report at the end "
+            "or at Ctrl-C.",
+        )
     out.add_argument(
         "--fail-on",
         type=_choice(Severity),
@@ -317,9 +326,7 @@ def diagnose(args: argparse.Namespace) -> int:
     if args.completion:
         from diagnoser.cli.completion import diagnose_script
 
-        write_stdout(
-            diagnose_script(build_parser(plugin=args.service is not None and not args.paths), args.completion)
-        )
+        write_stdout(diagnose_script(build_parser(), args.completion))
         return EXIT_OK
     set_verbosity(args.verbose)
     paths = list(args.paths or [])
@@ -329,6 +336,8 @@ def diagnose(args: argparse.Namespace) -> int:
         raise InputError("no input: pipe logs on stdin or pass log files (see diagnose --help)")
     if paths.count("-") > 1:
         raise ConfigError("'-' (stdin) given more than once")
+    if getattr(args, "follow", False):
+        return _follow(args, paths)
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     options = dataclasses.replace(options_from(args), progress=progress)
     try:
@@ -342,6 +351,44 @@ def diagnose(args: argparse.Namespace) -> int:
     colour = want_colour(args.colour) and fmt in (OutputFormat.TEXT, OutputFormat.WIDE)
     text = render(report, fmt, options.redactor, colour=colour, verbose=args.verbose > 0, width=text_width())
     write_stdout(text)
+    failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
+    return EXIT_FOUND if failing else EXIT_OK
+
+
+def _follow(args: argparse.Namespace, paths: list[str]) -> int:
+    """Follow growing files or an endless stdin: print each diagnosis when it appears or changes (JSON
+    lines, or text blocks on a terminal), then the report when the input ends or at Ctrl-C."""
+    from datetime import UTC, datetime
+
+    from diagnoser.pipeline import Update, follow
+    from diagnoser.render import render_update
+
+    if args.service is not None or args.save_bundle:
+        raise ConfigError("--follow reads files or stdin", hint="leave out --service and --save-bundle")
+    options = options_from(args)
+    fmt = OutputFormat.JSON if args.json_out else args.output
+    lines = fmt is OutputFormat.JSON or not sys.stdout.isatty()  # bots read JSON lines
+    width = text_width()
+
+    def emit(update: Update) -> None:
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        write_stdout(render_update(update, options.redactor, at, as_json=lines, width=width))
+
+    def final(report: Report) -> None:
+        if lines:
+            write_stdout(render_update(None, options.redactor, "", as_json=True, report=report))
+        else:
+            colour = want_colour(args.colour)
+            write_stdout("\n" + render(report, fmt, options.redactor, colour=colour, width=width))
+
+    try:
+        report = follow(Files(tuple(paths)), options, emit)
+    except KeyboardInterrupt as interrupt:
+        so_far = getattr(interrupt, "report", None)
+        if so_far is not None:
+            final(so_far)
+        raise
+    final(report)
     failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
     return EXIT_FOUND if failing else EXIT_OK
 

@@ -3,13 +3,20 @@ redacts, then clips."""
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import orjson
 
 from diagnoser.model import Report
 from diagnoser.redact import Redactor
 from diagnoser.render.json import render_json, render_yaml, report_to_dict
 from diagnoser.render.markdown import render_markdown
 from diagnoser.render.text import WIDTH, render_text
+
+if TYPE_CHECKING:
+    from diagnoser.pipeline import Update
 
 __all__ = [
     "WIDTH",
@@ -18,6 +25,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "render_update",
     "render_yaml",
     "report_to_dict",
 ]
@@ -61,3 +69,34 @@ def render(
     return render_text(
         report, redactor, colour=colour, verbose=verbose, width=width, wide=fmt is OutputFormat.WIDE
     )
+
+
+def render_update(
+    update: Update | None,
+    redactor: Redactor,
+    at: str,
+    as_json: bool,
+    width: int = WIDTH,
+    report: Report | None = None,
+) -> str:
+    """Return one `--follow` message: a diagnosis that appeared or changed, as a JSON line (the contract's
+    diagnosis with its fingerprint) or a text block; with `update` None, the final `report` as one line."""
+    if update is None:
+        assert report is not None
+        return orjson.dumps({"final": True, "report": report_to_dict(report, redactor)}).decode() + "\n"
+    index = update.report.diagnoses.index(update.diagnosis)
+    if as_json:
+        diagnosis = report_to_dict(update.report, redactor)["diagnoses"][index]
+        message = {
+            "at": at,
+            "status": update.status,
+            "fingerprint": update.fingerprint,
+            "workload": redactor(update.workload),
+            "cause": update.diagnosis.cause,
+            "severity": update.diagnosis.severity.value,
+            "diagnosis": diagnosis,
+        }
+        return orjson.dumps(message).decode() + "\n"
+    alone = dataclasses.replace(update.report, diagnoses=(update.diagnosis,), warnings=())
+    block = render_text(alone, redactor, width=width, footer=False)
+    return f"[{at}] {update.status} ({update.fingerprint}, {redactor(update.workload)}):\n{block}\n"

@@ -160,8 +160,10 @@ def render_text(
     verbose: bool = False,
     width: int = WIDTH,
     wide: bool = False,
+    footer: bool = True,
 ) -> str:
-    """Return the report as terminal text, secrets redacted: the verdict first, what was read last.
+    """Return the report as terminal text, secrets redacted: the verdict first, what was read last
+    (`footer`).
 
     Prose is wrapped at `width` (the terminal's); `wide` keeps evidence lines whole (`-o wide`).
     """
@@ -178,8 +180,10 @@ def render_text(
             if i > 1:
                 lines.append("")
             lines += _diagnosis_lines(i, d, style, verbose, width, wide)
-        lines.append("")
-    lines.append(style(_input_line(report, verbose), "2"))
+        if footer:
+            lines.append("")
+    if footer:
+        lines.append(style(_input_line(report, verbose), "2"))
     for w in report.warnings:
         lines.append(style(f"warning: {w}", "33"))
     return "\n".join(lines) + "\n"
