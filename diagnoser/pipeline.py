@@ -19,7 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
 from diagnoser.collect import InputSource, open_inputs
-from diagnoser.collect.bundle import BundleWriter, bundle_warnings
+from diagnoser.collect.bundle import BundleWriter, bundle_warnings, refuse_overwrite
 from diagnoser.collect.files import SourceLines, input_size, read_head, read_lines
 from diagnoser.debuglog import debug
 from diagnoser.detect import Engine, load_rules
@@ -169,6 +169,8 @@ def _diagnose_gathered(
     options: Options,
 ) -> Report:
     """Diagnose files with lines read elsewhere and collected services, optionally saving a bundle."""
+    if options.save_bundle is not None:  # before any collection: a refusal costs nothing
+        refuse_overwrite(options.save_bundle, [s.path for s in sources])
     given = [i for i in inputs if isinstance(i, Lines)]
     services = [i for i in inputs if isinstance(i, Service)]
     names = [s.name for s in sources] + [n for i in given for n in i.sources]

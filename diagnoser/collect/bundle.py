@@ -34,6 +34,25 @@ def _file_name(index: int, source: str) -> str:
     return f"{index:03d}-{slug}.log"
 
 
+def refuse_overwrite(directory: str | Path, paths: Sequence[str]) -> None:
+    """Raise ConfigError when writing a bundle to `directory` would overwrite or delete an input.
+
+    Saving a bundle first clears the directory's source files: replaying a bundle into itself, or
+    reading a file inside the directory, would read empty files and lose what the user gave.
+    """
+    target = Path(directory).resolve()
+    for path in paths:
+        if path == "-":
+            continue
+        where = Path(path).resolve()
+        if where == target or target in where.parents:
+            raise ConfigError(
+                f"--save-bundle would overwrite an input: {path} is in {directory}",
+                Location(str(directory)),
+                "save the bundle to another directory",
+            )
+
+
 class BundleWriter:
     """Write every line that passes through `tee` into the file of its source: an exit, so it redacts.
 

@@ -6,6 +6,7 @@ import json
 
 from diagnoser.collect.base import parse_since
 from diagnoser.redact import redact
+from tests.conftest import ROOT
 
 
 def test_kubernetes_bundle_replays_identically_and_is_redacted(cli, k8s, tmp_path):
@@ -58,11 +59,29 @@ def test_directory_that_is_not_a_bundle_keeps_its_error(cli, tmp_path):
 
 
 def test_save_bundle_refuses_a_non_empty_directory(cli, tmp_path):
-    (tmp_path / "x").write_text("keep me")
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "x").write_text("keep me")
     log = tmp_path / "a.log"
     log.write_text("x\n")
-    result = cli("diagnose", str(log), "--save-bundle", str(tmp_path))
+    result = cli("diagnose", str(log), "--save-bundle", str(target))
     assert result.code == 2 and "not empty" in result.err
+
+
+def test_save_bundle_never_overwrites_what_it_reads(cli, tmp_path):
+    example = ROOT / "examples" / "oom-gunicorn.log"
+    bundle = tmp_path / "b"
+    saved = cli("diagnose", str(example), "--json", "--save-bundle", str(bundle))
+    assert saved.code == 1
+    before = {p.name: p.read_bytes() for p in bundle.iterdir()}
+    (inside,) = bundle.glob("001-*.log")
+    for args in ((str(bundle),), (str(inside),), (str(example), str(inside))):
+        result = cli("diagnose", *args, "--save-bundle", str(bundle))
+        assert result.code == 2, args
+        assert "--save-bundle would overwrite an input" in result.err and "another directory" in result.err
+        assert {p.name: p.read_bytes() for p in bundle.iterdir()} == before  # nothing lost
+    copy = cli("diagnose", str(bundle), "--json", "--save-bundle", str(tmp_path / "c"))
+    assert copy.code == 1 and copy.json()["diagnoses"] == saved.json()["diagnoses"]
 
 
 def test_collector_options_need_service(cli, tmp_path):
