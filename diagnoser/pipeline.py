@@ -400,9 +400,8 @@ def follow(
     stop = stop or threading.Event()
 
     def take(events: list[Event]) -> None:
-        stats.events += len(events)
+        stats.count(events)
         for ev in events:
-            stats.formats[ev.format] += 1
             detector.feed(ev)
 
     def look() -> Report:
@@ -434,7 +433,6 @@ def follow(
         take(parser.close())
         return look()
     except KeyboardInterrupt as interrupt:
-        stop.set()
         take(parser.close())
         interrupt.report = detector.report(names, stats, ())  # type: ignore[attr-defined]
         raise

@@ -347,12 +347,21 @@ def diagnose(args: argparse.Namespace) -> int:
             progress.clear()
     if args.service is not None:
         _tell_collected(report, args.source, options.save_bundle)
-    fmt = OutputFormat.JSON if args.json_out else args.output
+    fmt = _output_format(args)
     colour = want_colour(args.colour) and fmt in (OutputFormat.TEXT, OutputFormat.WIDE)
     text = render(report, fmt, options.redactor, colour=colour, verbose=args.verbose > 0, width=text_width())
     write_stdout(text)
-    failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
-    return EXIT_FOUND if failing else EXIT_OK
+    return _exit_code(report, args.fail_on)
+
+
+def _output_format(args: argparse.Namespace) -> OutputFormat:
+    """Return the format asked for: --json is -o json."""
+    return OutputFormat.JSON if args.json_out else args.output
+
+
+def _exit_code(report: Report, fail_on: Severity) -> int:
+    """Return 1 when a diagnosis is at least as severe as --fail-on, else 0."""
+    return EXIT_FOUND if any(d.severity.rank >= fail_on.rank for d in report.diagnoses) else EXIT_OK
 
 
 def _follow(args: argparse.Namespace, paths: list[str]) -> int:
@@ -361,12 +370,12 @@ def _follow(args: argparse.Namespace, paths: list[str]) -> int:
     from datetime import UTC, datetime
 
     from diagnoser.pipeline import Update, follow
-    from diagnoser.render import render_update
+    from diagnoser.render import render_final, render_update
 
     if args.service is not None or args.save_bundle:
         raise ConfigError("--follow reads files or stdin", hint="leave out --service and --save-bundle")
     options = options_from(args)
-    fmt = OutputFormat.JSON if args.json_out else args.output
+    fmt = _output_format(args)
     lines = fmt is OutputFormat.JSON or not sys.stdout.isatty()  # bots read JSON lines
     width = text_width()
 
@@ -376,7 +385,7 @@ def _follow(args: argparse.Namespace, paths: list[str]) -> int:
 
     def final(report: Report) -> None:
         if lines:
-            write_stdout(render_update(None, options.redactor, "", as_json=True, report=report))
+            write_stdout(render_final(report, options.redactor))
         else:
             colour = want_colour(args.colour)
             write_stdout("\n" + render(report, fmt, options.redactor, colour=colour, width=width))
@@ -389,8 +398,7 @@ def _follow(args: argparse.Namespace, paths: list[str]) -> int:
             final(so_far)
         raise
     final(report)
-    failing = [d for d in report.diagnoses if d.severity.rank >= args.fail_on.rank]
-    return EXIT_FOUND if failing else EXIT_OK
+    return _exit_code(report, args.fail_on)
 
 
 def text_width() -> int:

@@ -23,6 +23,13 @@ class ParseStats:
     events: int = 0
     formats: Counter[str] = field(default_factory=Counter)
 
+    def count(self, events: list[Event]) -> None:
+        """Count the events one line (or the end of input) finished."""
+        self.events += len(events)
+        formats = self.formats
+        for ev in events:
+            formats[ev.format] += 1
+
 
 class ParsedLines:
     """The events of `lines`, parsed as they are iterated, in input order (a record when it closes).
@@ -38,20 +45,16 @@ class ParsedLines:
 
     def __iter__(self) -> Iterator[Event]:
         stats = self.stats
-        formats = stats.formats
+        count = stats.count
         parser = StreamParser()
         for raw in self._lines:
             evs = parser.feed(raw)
             stats.lines += 1
             if evs:
-                stats.events += len(evs)
-                for ev in evs:
-                    formats[ev.format] += 1
+                count(evs)
                 yield from evs
         evs = parser.close()
-        stats.events += len(evs)
-        for ev in evs:
-            formats[ev.format] += 1
+        count(evs)
         yield from evs
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "render_final",
     "render_update",
     "render_yaml",
     "report_to_dict",
@@ -71,22 +72,11 @@ def render(
     )
 
 
-def render_update(
-    update: Update | None,
-    redactor: Redactor,
-    at: str,
-    as_json: bool,
-    width: int = WIDTH,
-    report: Report | None = None,
-) -> str:
+def render_update(update: Update, redactor: Redactor, at: str, as_json: bool, width: int = WIDTH) -> str:
     """Return one `--follow` message: a diagnosis that appeared or changed, as a JSON line (the contract's
-    diagnosis with its fingerprint) or a text block; with `update` None, the final `report` as one line."""
-    if update is None:
-        assert report is not None
-        return orjson.dumps({"final": True, "report": report_to_dict(report, redactor)}).decode() + "\n"
-    index = update.report.diagnoses.index(update.diagnosis)
+    diagnosis with its fingerprint) or a text block."""
     if as_json:
-        diagnosis = report_to_dict(update.report, redactor)["diagnoses"][index]
+        index = update.report.diagnoses.index(update.diagnosis)
         message = {
             "at": at,
             "status": update.status,
@@ -94,9 +84,14 @@ def render_update(
             "workload": redactor(update.workload),
             "cause": update.diagnosis.cause,
             "severity": update.diagnosis.severity.value,
-            "diagnosis": diagnosis,
+            "diagnosis": report_to_dict(update.report, redactor)["diagnoses"][index],
         }
         return orjson.dumps(message).decode() + "\n"
     alone = dataclasses.replace(update.report, diagnoses=(update.diagnosis,), warnings=())
     block = render_text(alone, redactor, width=width, footer=False)
     return f"[{at}] {update.status} ({update.fingerprint}, {redactor(update.workload)}):\n{block}\n"
+
+
+def render_final(report: Report, redactor: Redactor) -> str:
+    """Return the report that ends a `--follow` run in JSON lines: one line, marked final."""
+    return orjson.dumps({"final": True, "report": report_to_dict(report, redactor)}).decode() + "\n"
