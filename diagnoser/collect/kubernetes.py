@@ -17,14 +17,18 @@ from typing import Any
 from diagnoser.collect.base import (
     Collection,
     Collector,
+    Deadline,
     NotFound,
     Piece,
     Request,
+    cut_log_warning,
     piece,
+    read_body,
+    size_text,
     unavailable,
 )
 from diagnoser.debuglog import debug
-from diagnoser.errors import CollectorError, did_you_mean_any
+from diagnoser.errors import CollectorError, CollectorUnavailable, did_you_mean_any
 
 MAX_PODS = 10  # pods collected per service; more are named in a warning
 # Labels Azure ML puts on the pods of AKS web services (v1) and Kubernetes online deployments (v2).
@@ -38,6 +42,8 @@ SERVICE_LABELS = (
     "app.kubernetes.io/instance",
 )
 _DROP_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+# Where Kubernetes mounts a pod's service account: token, ca.crt, namespace (in-cluster configuration).
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
 class Forbidden(CollectorError):
@@ -353,7 +359,7 @@ def _clean_pod(pod: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Api:
-    """A thin wrapper over the client: raw JSON GETs with a timeout and errors turned into ours."""
+    """A thin wrapper over the client: raw JSON GETs within a deadline and a cap, errors turned into ours."""
 
     def __init__(self, request: Request):
         try:
@@ -365,6 +371,7 @@ class _Api:
                 "reinstall diagnoser, or pip install kubernetes",
             ) from None
         self.timeout = request.timeout
+        self.max_answer_bytes = request.max_answer_bytes
         cfg = client.Configuration()
         self.context: str | None = None
         namespace = None
@@ -390,7 +397,7 @@ class _Api:
                 )
             else:
                 config.load_incluster_config(client_configuration=cfg)
-                ns_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                ns_file = SERVICE_ACCOUNT / "namespace"  # the pod's own namespace
                 namespace = ns_file.read_text().strip() if ns_file.is_file() else None
         except config.ConfigException as exc:
             raise unavailable("no usable kubeconfig", exc, "set KUBECONFIG or pass --context") from None
@@ -414,17 +421,28 @@ class _Api:
         api = self._kube.AutoscalingV2Api if version == "v2" else self._kube.AutoscalingV1Api
         return api(self.client).list_namespaced_horizontal_pod_autoscaler
 
-    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call an API function with a timeout and map transport and HTTP errors to collector errors."""
+    def _call(self, fn: Callable[..., Any], *args: Any, deadline: Deadline, **kwargs: Any) -> Any:
+        """Call an API function until its answer's head, within what is left of `deadline`.
+
+        Returns the unread response; transport and HTTP errors become collector errors.
+        """
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import HTTPError, NewConnectionError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
         try:
-            return fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+            return fn(*args, _preload_content=False, _request_timeout=max(deadline.left(), 0.001), **kwargs)
         except ApiException as exc:
             raise _api_error(exc, self.server) from None
         except HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
+            # urllib3 2 derives a refused connection (NewConnectionError) from its connect timeout.
+            if isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError):
+                raise CollectorUnavailable(
+                    f"the API server at {self.server} did not answer {_name(fn)} "
+                    f"within the --timeout of {self.timeout:g} s",
+                    hint="check the cluster is up, or pass a larger --timeout",
+                ) from None
             raise unavailable(
                 f"cannot reach the API server at {self.server}",
                 reason,
@@ -438,23 +456,39 @@ class _Api:
     def get(
         self, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any
     ) -> dict[str, Any] | None:
-        """Call a read / list function of the client and return the raw JSON; None when missing_ok and 404."""
+        """Call a read / list function of the client and return the raw JSON; None when missing_ok and 404.
+
+        The whole call, body included, has --timeout; an answer larger than its cap is refused.
+        """
+        deadline = Deadline(self.timeout)
         try:
-            resp = self._call(fn, *args, **kwargs)
+            resp = self._call(fn, *args, deadline=deadline, **kwargs)
         except _NotFoundError:
             if missing_ok:
                 return None
             raise
-        data, broken = _read_body(resp)
-        if broken is not None:
-            name = getattr(fn, "__name__", "request")
-            raise CollectorError(f"the API server at {self.server} broke off its answer to {name}: {broken}")
-        try:
-            return json.loads(data or b"{}")
-        except ValueError:
-            name = getattr(fn, "__name__", "request")
+        body = read_body(resp, deadline, self.max_answer_bytes, tail=False)
+        if body.broken is not None:
             raise CollectorError(
-                f"the API server at {self.server} answered {name} with something that is not JSON"
+                f"the API server at {self.server} broke off its answer to {_name(fn)}: {body.broken}"
+            )
+        if body.over:
+            raise CollectorError(
+                f"the API server at {self.server} answered {_name(fn)} with more than "
+                f"{size_text(self.max_answer_bytes)}; refused it",
+                hint="that much is not read into memory: save it with kubectl and pass the file instead",
+            )
+        if body.late:
+            raise CollectorError(
+                f"the API server at {self.server} did not finish its answer to {_name(fn)} within the "
+                f"--timeout of {self.timeout:g} s ({size_text(body.received)} arrived)",
+                hint="pass a larger --timeout",
+            )
+        try:
+            return json.loads(body.data or b"{}")
+        except ValueError:
+            raise CollectorError(
+                f"the API server at {self.server} answered {_name(fn)} with something that is not JSON"
             ) from None
 
     def pods(self, selector: str) -> list[dict[str, Any]]:
@@ -465,15 +499,22 @@ class _Api:
     def log(
         self, pod: str, container: str, previous: bool, request: Request, warnings: list[str]
     ) -> str | None:
-        """Return a container's log text (timestamped), or None with a warning when it cannot be had."""
+        """Return a container's log text (timestamped), or None with a warning when it cannot be had.
+
+        A log cut by --timeout or by its byte cap is returned as far as it arrived (its last bytes
+        for the cap), with a warning.
+        """
         kwargs: dict[str, Any] = {"container": container, "previous": previous, "timestamps": True}
         if request.tail is not None:
             kwargs["tail_lines"] = request.tail
         if request.since_seconds is not None:
             kwargs["since_seconds"] = request.since_seconds
         label = f"{self.namespace}/{pod}/{container}{' (previous)' if previous else ''}"
+        deadline = Deadline(self.timeout)
         try:
-            resp = self._call(self.core.read_namespaced_pod_log, pod, self.namespace, **kwargs)
+            resp = self._call(
+                self.core.read_namespaced_pod_log, pod, self.namespace, deadline=deadline, **kwargs
+            )
         except _NotFoundError as exc:
             warnings.append(f"no log for {label}: {exc}")
             return None
@@ -493,28 +534,16 @@ class _Api:
             warnings.append(f"no log for {label}: {exc}")
             return None
         # 204 No Content (a pod never scheduled) has no body at all.
-        data, broken = _read_body(resp)
-        if broken is not None:
-            warnings.append(
-                f"log of {label} cut short ({len(data)} bytes arrived): {broken}; diagnosed what arrived"
-            )
-        return data.decode("utf-8", errors="replace")
+        body = read_body(resp, deadline, request.max_log_bytes, tail=True)
+        warning = cut_log_warning(f"log of {label}", body, self.timeout, request.max_log_bytes)
+        if warning is not None:
+            warnings.append(warning)
+        return body.data.decode("utf-8", errors="replace")
 
 
-def _read_body(resp: Any) -> tuple[bytes, str | None]:
-    """Return the body read so far and, when the connection broke mid-body, why (else None)."""
-    from urllib3.exceptions import HTTPError
-
-    if not hasattr(resp, "read1"):
-        return (getattr(resp, "data", resp) or b""), None
-    chunks: list[bytes] = []
-    try:
-        while chunk := resp.read1(65536):  # read1: what has arrived is ours before a break
-            chunks.append(chunk)
-    except (HTTPError, OSError) as exc:
-        reason = str(getattr(exc, "args", [exc])[0] if getattr(exc, "args", None) else exc)
-        return b"".join(chunks), reason.splitlines()[0][:300] if reason else type(exc).__name__
-    return b"".join(chunks), None
+def _name(fn: Callable[..., Any]) -> str:
+    """Return the client function's name for messages (list_namespaced_event)."""
+    return getattr(fn, "__name__", "request")
 
 
 class _NotFoundError(CollectorError):
@@ -552,7 +581,9 @@ def _api_error(exc: Any, server: str) -> CollectorError:
         return unavailable(
             f"the API server at {server} rejected the credentials",
             message,
-            "refresh the kubeconfig credentials (az aks get-credentials)",
+            "refresh the kubeconfig credentials (az aks get-credentials)"
+            if _has_file_kubeconfig()
+            else "in a pod: check the service account's token is mounted (automountServiceAccountToken)",
         )
     if exc.status == 404:
         return _NotFoundError(message)
