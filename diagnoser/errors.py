@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
@@ -85,9 +87,46 @@ class ConfigError(DiagnoserError):
     """A command-line option or configuration value is invalid."""
 
 
+class OutputError(DiagnoserError):
+    """An output (stdout, a bundle directory) cannot be written.
+
+    `report` is the run's report when only saving its bundle failed: the CLI prints it before the error.
+    """
+
+    report: Any = None
+
+
 class CollectorError(DiagnoserError):
     """A collector failed."""
 
 
 class CollectorUnavailable(CollectorError):
     """A collector's daemon or API cannot be reached."""
+
+
+# What usually fixes an OS error a path meets; the message itself says what happened (os_reason).
+_OS_HINTS = {
+    errno.ELOOP: "a symbolic link on the path leads back to itself; fix or remove the link",
+    errno.ENOTDIR: "a part of the path that should be a directory is a file; check the path",
+    errno.ENAMETOOLONG: "shorten the path: a name may have 255 bytes, a whole path 4096",
+    errno.EACCES: "run as a user who may, or change the permissions",
+    errno.EPERM: "run as a user who may, or change the permissions",
+    errno.EROFS: "the file system is mounted read-only; use a path on a writable one",
+    errno.ENOSPC: "free space on that file system, or use a path on another one",
+    errno.EDQUOT: "the disk quota is used up; free space, or use a path on another file system",
+    errno.EFBIG: "the file size limit (ulimit -f) was reached; raise it or write less",
+    errno.EMFILE: "raise the limit of open files (ulimit -n)",
+    errno.ENFILE: "the whole system ran out of open files; try again when fewer programs run",
+    errno.EIO: "the device reported an I/O error; check it (dmesg)",
+    errno.EISDIR: "name a file, not a directory",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Return what an OS error says, without the path it names: 'no space left on device'."""
+    return (exc.strerror or str(exc)).lower()
+
+
+def os_hint(exc: OSError) -> str | None:
+    """Return what usually fixes an OS error, or None."""
+    return _OS_HINTS.get(exc.errno) if exc.errno is not None else None

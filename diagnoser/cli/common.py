@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from diagnoser.errors import DiagnoserError
+from diagnoser.errors import DiagnoserError, Location, OutputError, os_hint, os_reason
 
 if TYPE_CHECKING:
     import typer
@@ -36,13 +38,53 @@ def set_verbosity(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def write_stdout(text: str) -> None:
-    """Write to stdout; a closed pipe (`| head`) ends quietly."""
+def write_stdout(text: str) -> bool:
+    """Write to stdout; return False when the reader has closed the pipe (`| head`): stdout then goes
+    to /dev/null, quietly. Any other failure (a full disk) raises OutputError naming where stdout
+    goes: the output is lost, and the exit code must say so."""
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()
+        return False
+    except OSError as exc:
+        raise stdout_error(exc) from None
+    return True
+
+
+def stdout_error(exc: OSError) -> OutputError:
+    """Return the OutputError of a failed write to stdout, naming the file it goes to, and point stdout
+    at /dev/null so that no later flush fails again."""
+    name = "stdout"
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        target = os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}")
+        if target.startswith("/"):  # a file or device, not pipe:[…]
+            name = f"stdout ({target})"
+    silence_stdout()
+    return OutputError(f"cannot write the output: {os_reason(exc)}", Location(name), os_hint(exc))
+
+
+def flush_stdout(code: int) -> int:
+    """Flush stdout at the end of a run and return `code`, or EXIT_ERROR after saying why the flush
+    failed (what was buffered is lost)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head` closed the pipe: the error boundary already went quiet
+        silence_stdout()
+    except ValueError:  # stdout closed
+        pass
+    except OSError as exc:
+        print_error(str(stdout_error(exc)))
+        return EXIT_ERROR
+    return code
+
+
+def os_error_text(exc: OSError) -> str:
+    """Return an OS error that escaped the commands' own handling as `path: what (hint)`; a failed
+    write names no path (a file object forgets its own), so the text then says what and how to fix."""
+    where = Location(str(exc.filename)) if exc.filename is not None else None
+    return str(DiagnoserError(os_reason(exc), where, os_hint(exc)))
 
 
 def silence_stdout() -> None:
@@ -96,6 +138,9 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = 
     except BrokenPipeError:
         silence_stdout()
         return EXIT_OK
+    except OSError as exc:  # outside a command's own handling: still a message, not a traceback
+        print_error(os_error_text(exc))
+        return EXIT_ERROR
     code = result if isinstance(result, int) else EXIT_OK
     if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
         sys.stderr.write("interrupted\n")

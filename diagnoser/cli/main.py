@@ -46,14 +46,13 @@ def _exit_now(code: int) -> None:
     import atexit
     import os
 
+    from diagnoser.cli.common import flush_stdout
+
     try:
         atexit._run_exitfuncs()  # CPython runs these at a normal exit; os._exit would skip them
     except Exception:  # noqa: S110 - a failing third-party handler must not change the exit code
         pass
-    try:
-        sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
-        pass  # `| head` closed the pipe: the error boundary already went quiet
+    code = flush_stdout(code)  # a full disk loses what is still buffered: exit 2, not 0 or 1
     try:
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):
@@ -64,11 +63,11 @@ def _exit_now(code: int) -> None:
 def run_toolbox() -> None:
     """Run the `diagnoser` toolbox."""
     try:
-        from diagnoser.cli.common import run_app
+        from diagnoser.cli.common import flush_stdout, run_app
         from diagnoser.cli.toolbox import app
     except KeyboardInterrupt:
         _interrupted()
-    sys.exit(run_app(app, prog="diagnoser"))
+    sys.exit(flush_stdout(run_app(app, prog="diagnoser")))
 
 
 if __name__ == "__main__":

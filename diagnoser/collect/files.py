@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
-from diagnoser.collect.bundle import bundle_sources, is_bundle
-from diagnoser.errors import InputError, Location
+from diagnoser.collect.bundle import bundle_sources, is_bundle, open_member
+from diagnoser.errors import InputError, Location, os_hint, os_reason
 from diagnoser.model import RawLine
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are cut here; the rest of the line is skipped, not buffered
@@ -27,6 +27,7 @@ class InputSource:
 
     path: str
     label: str | None = None  # the source name a bundle recorded for this file
+    bundled: bool = False  # a file of a bundle: read only as a regular file, never through a link
 
     @property
     def name(self) -> str:
@@ -54,10 +55,18 @@ def open_inputs(paths: list[str]) -> list[InputSource]:
         except PermissionError:
             problems.append(InputError("permission denied", Location(path), "run as a user who can read it"))
             continue
+        except OSError as exc:  # a link loop, a file used as a directory, a name too long, ...
+            problems.append(InputError(os_reason(exc), Location(path), os_hint(exc)))
+            continue
+        except ValueError:  # only a library caller can pass one: argv has no NUL
+            problems.append(InputError("the path holds a NUL byte", Location(path.replace("\x00", "\\x00"))))
+            continue
         if stat.S_ISDIR(mode):
             if is_bundle(path):
                 try:
-                    sources += [InputSource(file, label) for file, label in bundle_sources(path)]
+                    sources += [
+                        InputSource(file, label, bundled=True) for file, label in bundle_sources(path)
+                    ]
                 except InputError as exc:
                     problems.append(exc)
                 continue
@@ -170,12 +179,13 @@ def _read(reading: SourceLines) -> Iterator[RawLine]:
         stream = reading.stdin if reading.stdin is not None else sys.stdin.buffer
         yield from _lines(_unwrap(stream, "stdin"), name, "stdin", reading, None)
         return
-    try:
-        raw = open(source.path, "rb")  # noqa: SIM115 - closed in finally, the generator may stop early
-    except OSError as exc:
-        raise InputError(
-            f"cannot open: {exc.strerror.lower() if exc.strerror else exc}", Location(source.path)
-        ) from None
+    if source.bundled:
+        raw = os.fdopen(open_member(source.path), "rb")
+    else:
+        try:
+            raw = open(source.path, "rb")  # noqa: SIM115 - closed in finally, the generator may stop early
+        except OSError as exc:
+            raise InputError(f"cannot open: {os_reason(exc)}", Location(source.path), os_hint(exc)) from None
     try:
         st = os.fstat(raw.fileno())
         regular = stat.S_ISREG(st.st_mode)

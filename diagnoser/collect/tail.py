@@ -9,6 +9,7 @@ reopened at its path.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 from diagnoser.collect.files import MAX_LINE_BYTES, InputSource
-from diagnoser.errors import InputError, Location
+from diagnoser.errors import InputError, Location, os_hint, os_reason
 from diagnoser.model import RawLine
 
 POLL_SECONDS = 0.25  # how often a followed file at its end is looked at again
@@ -44,10 +45,9 @@ def _read_stream(stream: BinaryIO, name: str, out: queue.Queue, stop: threading.
     out.put(_END)
 
 
-def _read_file(path: str, name: str, out: queue.Queue, stop: threading.Event) -> None:
+def _read_file(path: str, fh: BinaryIO, name: str, out: queue.Queue, stop: threading.Event) -> None:
     number = 0
     pending = b""
-    fh = open(path, "rb")  # noqa: SIM115 - reopened on rotation, closed when following stops
     try:
         while not stop.is_set():
             chunk = fh.readline(MAX_LINE_BYTES)
@@ -74,6 +74,23 @@ def _read_file(path: str, name: str, out: queue.Queue, stop: threading.Event) ->
         fh.close()
 
 
+def _open_all(paths: Sequence[str]) -> dict[str, BinaryIO]:
+    """Open every file to follow here, before any reader starts: a file that cannot be opened (gone,
+    unreadable, more files than the open-file limit) is an error with its name, not a dead thread."""
+    files: dict[str, BinaryIO] = {}
+    for path in paths:
+        try:
+            files[path] = open(path, "rb")  # noqa: SIM115 - the reader owns it: reopened on rotation, closed at the end
+        except OSError as exc:
+            for fh in files.values():
+                fh.close()
+            hint = os_hint(exc) or "check the path"
+            if exc.errno == errno.EMFILE:
+                hint = f"following keeps each file open: follow fewer than {len(files) + 1} files at once"
+            raise InputError(f"cannot open it to follow: {os_reason(exc)}", Location(path), hint) from None
+    return files
+
+
 def follow_lines(
     sources: Sequence[InputSource], stdin: BinaryIO | None, idle: float, stop: threading.Event
 ) -> Iterator[RawLine | None]:
@@ -85,6 +102,7 @@ def follow_lines(
     for source in sources:
         if source.path != "-" and not os.path.isfile(source.path):  # a directory, a bundle
             raise InputError("can only follow a regular file", Location(source.path), "name a file or pipe")
+    files = _open_all([s.path for s in sources if s.path != "-"])
     lines: queue.Queue = queue.Queue(maxsize=QUEUE_LINES)
     readers = []
     for source in sources:
@@ -92,7 +110,8 @@ def follow_lines(
             stream = stdin if stdin is not None else sys.stdin.buffer
             target, args = _read_stream, (stream, source.name, lines, stop)
         else:
-            target, args = _read_file, (source.path, source.name, lines, stop)  # type: ignore[assignment]
+            fh = files[source.path]
+            target, args = _read_file, (source.path, fh, source.name, lines, stop)  # type: ignore[assignment]
         thread = threading.Thread(target=target, args=args, daemon=True, name=f"follow {source.name}")
         thread.start()
         readers.append(thread)
