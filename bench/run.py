@@ -152,6 +152,29 @@ def startup(bin_dir: Path, repeat: int) -> tuple[float, float, float]:
     return statistics.median(d), statistics.median(p), cold
 
 
+def crash_loop(path: Path, size: int) -> Path:
+    """Write (once) a gunicorn crash loop of about `size` bytes: worker timeouts, kills and reboots, the
+    failure-dense log issue 18 measured at 3-3.5x the mix's cost per MB."""
+    if path.is_file() and path.stat().st_size >= size:
+        return path
+    with path.open("w") as out:
+        written, pid, second = 0, 100, 0
+        while written < size:
+            stamp = (
+                f"[2024-03-05 {10 + second // 3600 % 12:02d}:{second // 60 % 60:02d}:{second % 60:02d} +0000]"
+            )
+            lines = (
+                f"{stamp} [1] [CRITICAL] WORKER TIMEOUT (pid:{pid})\n"
+                f"{stamp} [1] [ERROR] Worker (pid:{pid}) was sent SIGKILL! Perhaps out of memory?\n"
+                f"{stamp} [1] [INFO] Booting worker with pid: {pid + 1}\n"
+            )
+            out.write(lines)
+            written += len(lines)
+            pid += 1
+            second += 7
+    return path
+
+
 def main() -> int:
     """Run the benchmark and print the table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -194,6 +217,21 @@ def main() -> int:
                 )
             )
         rows.append((f"{_label(size)}: grep -cE (22 patterns)", f"{g:.2f} s, {mb / max(g, 1e-3):.0f} MB/s"))
+    if args.sizes:  # a crash loop's log (nearly every line a failure) against the mix, per MB
+        size = min(args.sizes)
+        mix = generate(CACHE / f"mixed-v{VERSION}-{size}.log", size)
+        dense = crash_loop(CACHE / f"crash-loop-v{VERSION}-{size}.log", size)
+        per_mb = {}
+        for path in (mix, dense):
+            wall, _ = throughput(bin_dir, path, env, out, ("file",))["file"]
+            per_mb[path] = wall / (path.stat().st_size / 1e6)
+        rows.append(
+            (
+                f"{_label(size)}: crash loop, diagnose FILE",
+                f"{per_mb[dense]:.3f} s/MB against the mix's {per_mb[mix]:.3f} s/MB = "
+                f"{per_mb[dense] / per_mb[mix]:.2f}x (budget <= 1.5x)",
+            )
+        )
     if len(args.rss_sizes) >= 2:
         lo, hi = min(args.rss_sizes), max(args.rss_sizes)
         rows.append(

@@ -17,6 +17,7 @@ Where: `$DIAGNOSER_CACHE_DIR`, else `$XDG_CACHE_HOME/diagnoser`, else `~/.cache/
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -30,6 +31,12 @@ except ImportError:  # pragma: no cover - CPython always has it
 
 
 MAX_ENTRIES = 32  # entries kept per kind (one per distinct rule set, catalogue or pattern set)
+# The largest entry read or written: the shipped rule set's is 0.5 MB, a hyperscan database 0.2 MB.
+MAX_ENTRY_BYTES = 64 << 20
+# O_NOFOLLOW: a symlink is not an entry; O_NONBLOCK: opening a FIFO does not wait for a writer.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)  # both POSIX only
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NOFOLLOW
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
 _OFF = ("", "off", "0", "no", "false")
 
 
@@ -57,14 +64,39 @@ def _path(root: Path, kind: str, key: str) -> Path:
 
 
 def read(kind: str, key: str) -> bytes | None:
-    """Return the bytes stored under (kind, key), or None."""
+    """Return the bytes stored under (kind, key), or None when absent or not a plain entry.
+
+    The entry is opened without following a symlink and without waiting on a FIFO, and read only when
+    it is a regular file of at most MAX_ENTRY_BYTES: anything else in its place (a FIFO hung the
+    read, a symlink to /dev/zero grew without end) is a miss, and the next write replaces it.
+    """
     root = cache_dir()
     if root is None:
         return None
     try:
-        return _path(root, kind, key).read_bytes()
+        fd = os.open(_path(root, kind, key), _READ_FLAGS)
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
+            debug(__name__, "ignoring a cache entry that is not a plain file: %s-%s", kind, key)
+            return None
+        chunks = []
+        left = st.st_size + 1  # one byte more than fstat said: an entry that grows is refused, not chased
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            return None
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def write(kind: str, key: str, data: bytes) -> None:
@@ -75,16 +107,37 @@ def write(kind: str, key: str, data: bytes) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
         target = _path(root, kind, key)
+        if len(data) > MAX_ENTRY_BYTES:
+            return  # it would never be read back
         tmp = root / f".{kind}-{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
+        _write_new(tmp, data)
         os.replace(tmp, target)  # atomic: a concurrent reader sees no entry or a whole one
         _prune(root, kind)
     except OSError:
         debug(__name__, "cannot write the cache in %s", root)
 
 
+def _write_new(path: Path, data: bytes) -> None:
+    """Write `data` to a file created at `path`, never through what is already there.
+
+    A leftover of a crashed run with the same pid is removed first; a symlink or FIFO put in its
+    place is removed, not followed.
+    """
+    try:
+        fd = os.open(path, _CREATE_FLAGS, 0o644)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, _CREATE_FLAGS, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
 def _prune(root: Path, kind: str) -> None:
     """Keep the MAX_ENTRIES most recently written entries of `kind`."""
-    entries = sorted(root.glob(f"{kind}-*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    entries = sorted(root.glob(f"{kind}-*.bin"), key=lambda p: p.lstat().st_mtime_ns, reverse=True)
     for old in entries[MAX_ENTRIES:]:
         old.unlink(missing_ok=True)

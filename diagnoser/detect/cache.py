@@ -53,7 +53,13 @@ def read(key: str, lean: bool = False) -> tuple[Rule, ...] | None:
 
 
 def write(key: str, rules: Sequence[Rule]) -> None:
-    """Store `rules` under `key`, whole and lean (with the literals the prefilter derives from them)."""
+    """Store `rules` under `key`, whole and lean (with the literals the prefilter derives from them).
+
+    A rule set the encoding cannot hold is not cached (the loader bounds its numbers; this is the
+    backstop): the cache is an optimisation, never a reason to fail.
+    """
+    if diskcache.cache_dir() is None:
+        return  # caching is off: encoding would be wasted work
     literals = [
         [p, t.flags, required_literals(p, t.flags)]
         for r in rules
@@ -62,13 +68,19 @@ def write(key: str, rules: Sequence[Rule]) -> None:
         for p in t.patterns
     ]
     encoded = [_enc_rule(r) for r in rules]
-    diskcache.write("rules", key, orjson.dumps({"rules": encoded, "literals": literals}))
     lean = [{k: v for k, v in r.items() if k not in _TOOLS_ONLY} for r in encoded]
     for r in lean:
         r["matchers"] = [
             [name, [{**t, "loc": None} for t in tests], None] for name, tests, _ in r["matchers"]
         ]
-    diskcache.write("leanrules", key, orjson.dumps({"rules": lean, "literals": literals}))
+    try:
+        whole = orjson.dumps({"rules": encoded, "literals": literals})
+        lean_whole = orjson.dumps({"rules": lean, "literals": literals})
+    except TypeError:  # orjson.JSONEncodeError: a value it cannot encode (an integer beyond 64 bits)
+        debug(__name__, "not caching a rule set the cache cannot encode")
+        return
+    diskcache.write("rules", key, whole)
+    diskcache.write("leanrules", key, lean_whole)
 
 
 _TOOLS_ONLY = ("examples", "keys", "condition_loc")  # left out of lean entries (defaults on decode)

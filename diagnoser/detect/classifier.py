@@ -17,8 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from diagnoser.detect.features import FeatureBag
-from diagnoser.detect.prefilter import ClassifierGate
+from diagnoser.detect.features import ClassifierGate, FeatureBag
 from diagnoser.errors import ConfigError, Location
 from diagnoser.model import Event, Evidence, Finding, Origin, Severity
 from diagnoser.paths import MODEL_PATH
@@ -167,7 +166,7 @@ class Verdict:
 class Classifier:
     """Stream events in, get at most one Finding out: the cause the model finds most probable.
 
-    With `gate` (the default), a ClassifierGate (detect/prefilter.py) spares the feature bag the
+    With `gate` (the default), a ClassifierGate (detect/features.py) spares the feature bag the
     events it would only count: they are counted here, and the bag's count is made whole before it
     is read, so the prediction is the one an ungated bag gives.
     """

@@ -14,6 +14,12 @@ from enum import StrEnum
 KEYWORDS = ("and", "or", "not", "then", "within", "count", "any", "all", "of", "them")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 MAX_WINDOW_SECONDS = 366 * 86400  # longer windows are typos (and overflow time arithmetic)
+# Nesting levels (parentheses and `not`) a condition may have: the parser and the AST's walkers recurse
+# once per level, and 44 levels of parentheses exhausted Python's stack. Shipped rules use at most 5.
+MAX_NESTING = 16
+# The largest number a condition or a field test may name: JSON's safe integer, so the rule-set cache
+# (64-bit integers at most) and float comparisons both hold it exactly; no log has more lines than this.
+MAX_INTEGER = 2**53 - 1
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 

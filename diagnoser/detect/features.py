@@ -21,10 +21,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from itertools import combinations
 from types import SimpleNamespace
 
+from diagnoser.detect.prefilter import LiteralSet, Pattern
+from diagnoser.detect.regexes import literals, plain_alternatives
 from diagnoser.model import Event, EventKind, Level
 
 MAX_TOKENS = 4000  # distinct tokens kept per input: memory stays flat on huge logs
@@ -66,7 +68,7 @@ STOPWORDS = frozenset(
     "from has have had will would should please you your we our i if there then than so into also".split()
 )
 # Wording that marks a line worth reading even without a level. It is also compiled into the
-# prefilter backend by detect.prefilter.ClassifierGate (hyperscan / RE2 / re), so it keeps to
+# prefilter backend by ClassifierGate below (hyperscan / RE2 / re), so it keeps to
 # plain alternation and \b: no look-around, no back-references.
 _ALARM = re.compile(
     "|".join(
@@ -237,18 +239,86 @@ def mask(text: str) -> str:
     return text
 
 
+# The masks and the word pattern tell digits apart only by `0x` (a digit is never part of a word), so
+# texts that differ in their digits 1-9 alone (pids, counters: a crash loop's lines) have the same
+# tokens: they are computed once for all such texts.
+_SAME_TOKENS = str.maketrans("23456789", "11111111")
+
+
 def tokens(text: str) -> list[str]:
     """Return lower-case word unigrams and bigrams of the masked text."""
-    found = _compiled().word.findall(mask(text[:MAX_MESSAGE]))
+    return list(_tokens(text[:MAX_MESSAGE].translate(_SAME_TOKENS)))
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    found = _compiled().word.findall(mask(text))
     words = [w for w in (m.lower() for m in found) if len(w) > 1 and w not in STOPWORDS]
-    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    return (*words, *(f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)))
 
 
 def concepts(text: str) -> list[str]:
     """Return the lexicon's concepts in `text` (c:name), then every pair of them (c:a+b)."""
+    global _concepts_read
     low = text[:MAX_MESSAGE].lower()
-    found = [name for name, pattern in _compiled().concepts if pattern.search(low)]
-    return [f"c:{n}" for n in found] + [f"c:{a}+{b}" for a, b in combinations(found, 2)]
+    patterns = _compiled().concepts
+    if _concepts_read < GATE_AFTER:
+        _concepts_read += 1
+    elif low.isascii():
+        # one scan for the literals the lexicon's patterns require, then only the patterns it leaves,
+        # and of those only the ones no literal found already proves (a plain alternative such as `kill`)
+        needles, owners, proofs = _concept_gate()
+        seen = tuple(needles.which(low))
+        known = _PROVEN.get(seen)
+        if known is not None:  # these needles prove every concept they allow: the text adds nothing
+            return list(known)
+        maybe: set[int] = set()
+        proven: set[int] = set()
+        for n in seen:
+            maybe.update(owners[n])
+            proven.update(proofs[n])
+        found = [patterns[i][0] for i in sorted(maybe) if i in proven or patterns[i][1].search(low)]
+        if maybe <= proven and len(_PROVEN) < MAX_TOKENS:
+            _PROVEN[seen] = _concept_tokens(found)
+            return list(_PROVEN[seen])
+        return list(_concept_tokens(found))
+    # every pattern: the scanners decide ASCII text only, and a short log is done before the gate is built
+    found = [name for name, pattern in patterns if pattern.search(low)]
+    return list(_concept_tokens(found))
+
+
+_PROVEN: dict[tuple[int, ...], tuple[str, ...]] = {}  # needles found -> the concept tokens they prove
+# Texts read before the gate is built (parsing the lexicon's patterns for their literals): a short log,
+# the start-up budget's, never pays for it.
+GATE_AFTER = 256
+_concepts_read = 0
+
+
+def _concept_tokens(found: list[str]) -> tuple[str, ...]:
+    return (*(f"c:{n}" for n in found), *(f"c:{a}+{b}" for a, b in combinations(found, 2)))
+
+
+@cache
+def _concept_gate() -> tuple[LiteralSet, list[tuple[int, ...]], list[frozenset[int]]]:
+    """Return a scanner of the literals one of which each concept's pattern requires; per needle the
+    concepts (their indices in CONCEPTS) that require it, and those it proves (a plain alternative)."""
+    owners: dict[str, list[int]] = {}
+    proofs: dict[str, set[int]] = {}
+    for i, (name, pattern) in enumerate(CONCEPTS):
+        found = literals(pattern, shortest=2)
+        if not found:
+            raise AssertionError(f"concept {name!r} requires no literal: the gate would drop it")
+        plain = plain_alternatives(pattern)
+        for needle in found:
+            owners.setdefault(needle, []).append(i)
+            if needle in plain:
+                proofs.setdefault(needle, set()).add(i)
+    needles = sorted(owners)
+    return (
+        LiteralSet(needles),
+        [tuple(owners[n]) for n in needles],
+        [frozenset(proofs.get(n, ())) for n in needles],
+    )
 
 
 def is_informational(event: Event) -> bool:
@@ -267,12 +337,19 @@ def is_informational(event: Event) -> bool:
 _NOT_A_FAILURE = re.compile(
     r"^(?:curl: \(\d+\) |wget: )|RPC failed: Status\{|\b(?:Future|Deprecation|PendingDeprecation)Warning: "
 )
+_NOT_A_FAILURE_STARTS = ("curl: (", "wget: ")  # with "Warning: " and "RPC failed: Status{": what it requires
 
 
 def is_suspicious(event: Event) -> bool:
     """Return True for events that can say why a service fails."""
-    # the exclusions are searched only on the few lines that look suspicious, not on every line
-    return _looks_suspicious(event) and _NOT_A_FAILURE.search(event.message[:MAX_MESSAGE]) is None
+    # the exclusions are searched only on the few lines that look suspicious, not on every line, and
+    # only where the text they each require is there
+    if not _looks_suspicious(event):
+        return False
+    text = event.message[:MAX_MESSAGE]
+    if "Warning: " in text or "RPC failed: Status{" in text or text.startswith(_NOT_A_FAILURE_STARTS):
+        return _NOT_A_FAILURE.search(text) is None
+    return True
 
 
 def _looks_suspicious(event: Event) -> bool:
@@ -342,7 +419,7 @@ class FeatureBag:
 
     Only suspicious events add tokens; every event is counted (`events`), and worker boots and
     HTTP statuses of access lines are tallied, so the whole-input signals never need the text of
-    a healthy line (the prefilter's ClassifierGate skips those and adds them to `events` in bulk).
+    a healthy line (ClassifierGate skips those and adds them to `events` in bulk).
     """
 
     counts: Counter[str] = field(default_factory=Counter)
@@ -373,9 +450,12 @@ class FeatureBag:
         text = text_of(event)
         toks = tokens(text) + concepts(text) + structured(event) + phase(event)
         counts = self.counts
-        for tok in toks:
-            if tok in counts or len(counts) < MAX_TOKENS:
-                counts[tok] += 1
+        if len(counts) + len(toks) <= MAX_TOKENS:
+            counts.update(toks)  # each token would pass the test below: counted in C
+        else:
+            for tok in toks:
+                if tok in counts or len(counts) < MAX_TOKENS:
+                    counts[tok] += 1
         if len(self.evidence) < MAX_EVIDENCE:
             self.evidence.append((event, frozenset(toks)))
 
@@ -393,3 +473,33 @@ class FeatureBag:
         if self.access_5xx:
             counts["access:5xx_with_ok" if self.access_ok else "access:5xx_only"] += 1
         return counts
+
+
+class ClassifierGate:
+    """Tell, cheaply, whether an event can change the classifier's feature bag.
+
+    `FeatureBag.feed` counts an event and stops unless it is a worker boot or suspicious; most
+    lines are neither, and finding that out costs its alarm-lexicon regex. This answers the same
+    question with the lexicon compiled into the prefilter backend: `wants(ev)` is False only when
+    the bag would ignore `ev` (it never says False for an event the bag uses).
+    """
+
+    def __init__(self) -> None:
+        self._alarm = Pattern(_ALARM.pattern)
+        self._limit = MAX_MESSAGE
+        self._levels = frozenset({Level.WARNING, Level.ERROR, Level.CRITICAL})
+        # Kinds `is_suspicious` decides by structure, plus worker_boot, which the bag counts: the same
+        # constants the bag reads, so the gate can never drop a kind the bag would use.
+        self._kinds = FAILURE_KINDS | {EventKind.ACCESS, EventKind.K8S_EVENT, EventKind.WORKER_BOOT}
+
+    def wants(self, event: Event) -> bool:
+        """Return False only when feeding `event` to the feature bag would just count it."""
+        if event.level in self._levels:
+            return True
+        fields = event.fields
+        if fields:
+            kind = fields.get("kind")
+            if kind in self._kinds:
+                return True
+        text = event.message[: self._limit]
+        return not text.isascii() or self._alarm.search(text)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from diagnoser.detect.condition import (
     KEYWORDS,
+    MAX_INTEGER,
+    MAX_NESTING,
     MAX_WINDOW_SECONDS,
     And,
     Cmp,
@@ -106,8 +108,39 @@ def _unknown_name(tok: _Tok, names: tuple[str, ...]) -> Problem:
     return Problem(tok.offset, f"unknown matcher {tok.text!r} in condition", hint)
 
 
+def _too_large(digits: str) -> bool:
+    """Return True when the number spelled by `digits` exceeds MAX_INTEGER (without converting a huge one)."""
+    digits = digits.lstrip("0")
+    return len(digits) > len(str(MAX_INTEGER)) or (bool(digits) and int(digits) > MAX_INTEGER)
+
+
+def _check_nesting(toks: list[_Tok]) -> None:
+    """Raise Problem at the first token nested deeper than MAX_NESTING levels of `(` and `not`.
+
+    A `not` is a level until its operand ends (a name, a number, a closed group), as the parser nests it.
+    """
+    levels: list[str] = []
+    for i, tok in enumerate(toks):
+        if tok.text == "(" or tok.text == "not":
+            levels.append(tok.text)
+            if len(levels) > MAX_NESTING:
+                raise Problem(
+                    tok.offset,
+                    f"condition nested too deeply (more than {MAX_NESTING} levels of parentheses and 'not')",
+                    "split it into simpler terms, or into more than one rule",
+                )
+            continue
+        if tok.text == ")":
+            while levels and levels.pop() != "(":
+                pass  # the `not`s inside the group end with it
+        elif not _ends_operand(tok) or (tok.kind == "int" and i + 1 < len(toks) and toks[i + 1].text == "of"):
+            continue
+        while levels and levels[-1] == "not":
+            levels.pop()  # an operand ended: so do the `not`s waiting for it
+
+
 def _precheck(text: str, names: tuple[str, ...]) -> None:
-    """Raise Problem for unbalanced parentheses, unknown names and misplaced tokens."""
+    """Raise Problem for unbalanced or too deep parentheses, unknown names, misplaced tokens, huge numbers."""
     if not text.strip():
         raise Problem(0, "empty condition", "name at least one matcher")
     toks = _tokens(text)
@@ -121,7 +154,10 @@ def _precheck(text: str, names: tuple[str, ...]) -> None:
             opened.pop()
     if opened:
         raise Problem(opened[-1].offset, "unclosed '(' in condition", "add a ')'")
+    _check_nesting(toks)
     for i, tok in enumerate(toks):
+        if tok.kind == "int" and _too_large(tok.text):
+            raise Problem(tok.offset, f"number {tok.text} too large in condition", f"at most {MAX_INTEGER}")
         prev = toks[i - 1] if i > 0 else None
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         after_of = prev is not None and prev.text == "of"
@@ -140,6 +176,8 @@ def _precheck(text: str, names: tuple[str, ...]) -> None:
         if tok.kind == "duration":
             if prev is None or prev.text != "within":
                 raise Problem(tok.offset, f"unexpected duration {tok.text!r}", "durations follow 'within'")
+            if _too_large(tok.text[: len(tok.text) - len(tok.text.lstrip("0123456789"))]):
+                raise Problem(tok.offset, f"window {tok.text!r} too long", "a window is minutes or hours")
             if parse_duration(tok.text) is None:
                 raise Problem(
                     tok.offset, f"bad duration {tok.text!r}", "use a whole number and s, m or h: 5m"

@@ -214,6 +214,26 @@ class MatcherIndex:
             key: [(cm, _numeric_gate(cm.matcher, key)) for cm in cms] for key, cms in filed.by_field.items()
         }
         self._by_number: dict[tuple[str, float], list[CompiledMatcher]] = {}
+        # which needles a scan found -> their matchers, once each, in the canonical order
+        self._by_needles: dict[tuple[int, tuple[int, ...]], list[CompiledMatcher]] = {}
+
+    def _owners(
+        self, scan: int, found: list[int], owners: list[tuple[CompiledMatcher, ...]]
+    ) -> list[CompiledMatcher]:
+        """Return the matchers owning the needles `found` by scan number `scan`, once each, in rank order.
+
+        The same needles are found on line after line (a log repeats itself): the answer is kept.
+        """
+        key = (scan, tuple(found))
+        cms = self._by_needles.get(key)
+        if cms is None:
+            rank = self._text_rank
+            uniq = {id(cm): cm for i in found for cm in owners[i]}
+            cms = sorted(uniq.values(), key=lambda cm: rank[id(cm)])
+            if len(self._by_needles) >= 4096:  # bounded: the sets of needles a log shows are few
+                self._by_needles.clear()
+            self._by_needles[key] = cms
+        return cms
 
     def _by_value(self, fields: dict[str, Any]) -> list[CompiledMatcher]:
         """Return the value-gated matchers whose field equals the event's value (any element of a list)."""
@@ -258,13 +278,11 @@ class MatcherIndex:
             if len(found) == 1:
                 candidates.extend(owners[found[0]])
             elif found:
-                rank = self._text_rank
-                uniq = {id(cm): cm for i in found for cm in owners[i]}
-                candidates.extend(sorted(uniq.values(), key=lambda cm: rank[id(cm)]))
+                candidates.extend(self._owners(-1, found, owners))
             scans: list[_TextScan] = []
         else:
             scans = self._text_scan
-        for fname, scanner, owners, cms in scans:
+        for number, (fname, scanner, owners, cms) in enumerate(scans):
             scanned = event.message if fname == "message" else event.text
             if scanned.isascii():
                 found = scanner.which(scanned)
@@ -273,9 +291,7 @@ class MatcherIndex:
                 if len(found) == 1:
                     candidates.extend(owners[found[0]])
                 else:
-                    rank = self._text_rank
-                    uniq = {id(cm): cm for i in found for cm in owners[i]}
-                    candidates.extend(sorted(uniq.values(), key=lambda cm: rank[id(cm)]))
+                    candidates.extend(self._owners(number, found, owners))
             else:
                 candidates.extend(cms)
         fields = event.fields

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from diagnoser.detect import cache
-from diagnoser.detect.condition import KEYWORDS, MAX_WINDOW_SECONDS, NAME_RE, parse_duration
+from diagnoser.detect.condition import KEYWORDS, MAX_INTEGER, MAX_WINDOW_SECONDS, NAME_RE, parse_duration
 from diagnoser.detect.rules import (
     EXAMPLE_KEYS,
     FIELD_PREFIX,
@@ -141,11 +141,34 @@ def load_rule_text(text: str, path: Path) -> tuple[Rule | None, list[RuleError]]
         return None, [RuleError(f"invalid YAML: {what}", loc, hint)]
     except yaml.YAMLError as exc:
         return None, [RuleError(f"invalid YAML: {exc}", Location(str(path)))]
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        bad = _huge_integer(node)
+        loc = Location(str(path))
+        if bad is not None:
+            loc = Location(str(path), bad.start_mark.line + 1, bad.start_mark.column + 1)
+        return None, [RuleError("number too large", loc, f"at most {MAX_INTEGER}")]
     finally:
         loader.dispose()
     builder = _Builder(path, text)
     rule = builder.build(data, node)
     return (rule if not builder.errors else None), builder.errors
+
+
+def _huge_integer(root: yaml.Node | None) -> yaml.Node | None:
+    """Return the first integer scalar under `root` with more digits than MAX_INTEGER has, or None."""
+    digits = len(str(MAX_INTEGER))
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        kind = type(node).__name__  # yaml's node classes, not importing yaml
+        if kind == "ScalarNode":
+            if node.tag.endswith(":int") and sum(c.isdigit() for c in str(node.value)) > digits:
+                return node
+        elif kind == "MappingNode":
+            stack.extend(n for pair in reversed(node.value) for n in reversed(pair))
+        elif kind == "SequenceNode":
+            stack.extend(reversed(node.value))
+    return None
 
 
 class _Builder:
@@ -487,6 +510,10 @@ class _Builder:
                 return None
             if isinstance(v, float) and not math.isfinite(v):
                 self.error(f"bad number for {key!r}", node)
+                return None
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INTEGER:
+                # beyond the cache's 64-bit integers and exact float comparison; no field holds such a value
+                self.error(f"number too large for {key!r}", node, f"at most {MAX_INTEGER}")
                 return None
         if op is Op.EXISTS:
             if len(values) != 1 or not isinstance(values[0], bool):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from diagnoser.detect.regexes import named_digits
 from diagnoser.detect.rules import FIELD_PREFIX, FieldTest, Matcher, Op, as_number, as_text
 from diagnoser.model import Event
 
@@ -32,7 +33,7 @@ _NUMERIC: dict[Op, Callable[[float, float], bool]] = {
 }
 
 
-def _getter(field: str) -> Callable[[Event], Any]:
+def getter(field: str) -> Callable[[Event], Any]:
     """Return a function reading `field` (an Event attribute or `fields.NAME`) from an event."""
     if field.startswith(FIELD_PREFIX):
         name = field[len(FIELD_PREFIX) :]
@@ -116,9 +117,46 @@ def _scalar_pred(test: FieldTest) -> _Pred:
     raise AssertionError(op)
 
 
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def test_named_digits(test: FieldTest) -> frozenset[str]:
+    """Return the ASCII digits the test tells apart (all of them when it may tell any).
+
+    The other digits are alike to it: on two texts that differ only in which of those stand where (the
+    pids and counts of a crash loop's lines), it gives the same answer, with captures at the same spans.
+    """
+    op = test.op
+    if op is Op.EXISTS:
+        return frozenset()
+    if op.numeric or (op is Op.EQ and any(as_number(v) is not None for v in test.values)):
+        return _ASCII_DIGITS  # a numeric text compares by its value
+    if op is Op.RE:
+        named: set[str] = set()
+        for pattern in test.patterns:
+            digits = named_digits(pattern, test.flags)
+            named |= _ASCII_DIGITS if digits is None else digits
+        return frozenset(named)
+    # equality and substrings meet a text's digits only where the values have the same digits
+    return frozenset(_ASCII_DIGITS.intersection("".join(as_text(v) for v in test.values)))
+
+
+# Translation tables that write each digit a pattern does not tell apart as the first such digit, by
+# the digits told apart; None where every digit is told apart (nothing to rewrite).
+_ALIKE_TABLES: dict[frozenset[str], dict[int, int] | None] = {}
+
+
+def alike_table(named: frozenset[str]) -> dict[int, int] | None:
+    """Return the table rewriting the digits not in `named` as one of them (None when all are named)."""
+    if named not in _ALIKE_TABLES:
+        alike = sorted(_ASCII_DIGITS - named)
+        _ALIKE_TABLES[named] = str.maketrans("".join(alike), alike[0] * len(alike)) if alike else None
+    return _ALIKE_TABLES[named]
+
+
 def compile_test(test: FieldTest) -> _Test:
     """Return a function that checks one field test against an event (None: no match)."""
-    get = _getter(test.field)
+    get = getter(test.field)
     if test.op is Op.EXISTS:
         want = bool(test.values[0])
         return lambda ev: NOCAP if (get(ev) is not None) is want else None
@@ -143,7 +181,7 @@ def compile_test(test: FieldTest) -> _Test:
 class CompiledMatcher:
     """A matcher ready to run: its tests, its owner rule and its bit in that rule's mask."""
 
-    __slots__ = ("rule", "name", "bit", "position", "tests", "matcher", "run", "_twin")
+    __slots__ = ("rule", "name", "bit", "position", "tests", "matcher", "run", "_twin", "_alike")
 
     def __init__(self, rule: int, matcher: Matcher, position: int):
         self.rule = rule  # the rule's index in the rule set
@@ -155,6 +193,14 @@ class CompiledMatcher:
         # one test: run it directly, one call fewer than _run_all
         self.run: _Test = self.tests[0] if len(self.tests) == 1 else self._run_all
         self._twin: CompiledMatcher | None = None
+        self._alike: AlikePlan | None = None  # made when the matcher is first a candidate (start-up time)
+
+    @property
+    def alike(self) -> AlikePlan:
+        """Return what the matcher reads of an event, with the digits its tests tell apart."""
+        if self._alike is None:
+            self._alike = _alike_plan(self.matcher)
+        return self._alike
 
     def decided(self) -> CompiledMatcher:
         """Return this matcher for a gate that has already proved its only test (it holds, captures nothing).
@@ -169,6 +215,7 @@ class CompiledMatcher:
             for name in ("rule", "name", "bit", "position", "tests", "matcher"):
                 setattr(twin, name, getattr(self, name))
             twin.run = _holds_already
+            twin._alike = ()  # it reads nothing: the answer is known before the event is looked at
             twin._twin = twin
             self._twin = twin
         return self._twin
@@ -183,6 +230,19 @@ class CompiledMatcher:
             if r:
                 caps = r if not caps else {**caps, **r}
         return caps
+
+
+# What a matcher reads of an event, to tell which events it answers alike (detect/engine.py): per field
+# in the order of its tests, the field, its getter and the digits its tests tell apart.
+AlikePlan = tuple[tuple[str, Callable[[Event], Any], frozenset[str]], ...]
+
+
+def _alike_plan(matcher: Matcher) -> AlikePlan:
+    """Return what the matcher reads of an event."""
+    named: dict[str, frozenset[str]] = {}
+    for test in matcher.tests:
+        named[test.field] = named.get(test.field, frozenset()) | test_named_digits(test)
+    return tuple((field, getter(field), digits) for field, digits in named.items())
 
 
 def _holds_already(ev: Event) -> Captures:

@@ -60,6 +60,11 @@ _DMESG_T_DAYS = ("[Mon ", "[Tue ", "[Wed ", "[Thu ", "[Fri ", "[Sat ", "[Sun ")
 _ROW_FIRST = frozenset(" \tNW<abcdefghijklmnopqrstuvwxyz")  # first characters of an events-table row
 _KUBECTL: list[ModuleType] = []  # diagnoser.parse.kubectl once a line may be kubectl output
 MAX_QUOTE = 2000  # quoted lines held before deciding; a longer all-quoted paragraph is taken as quoted
+# Open multi-line records (a traceback, a partial line) are kept one per sub-source: a pod, a container, a
+# thread. A million pods each starting a traceback held 1.5 GB; past these caps the oldest open record is
+# flushed as it is (an event like any other, only shorter), so memory stays flat and nothing is lost.
+MAX_OPEN_PER_SOURCE = 256
+MAX_OPEN = 1024  # across all sources
 
 
 class _Source:
@@ -87,6 +92,8 @@ class StreamParser:
     def __init__(self) -> None:
         self.sources: dict[str, _Source] = {}
         self.out: list[Event] = []
+        # every open record, oldest first: (source state, sub-source key, is a partial line)
+        self.open: dict[tuple[_Source, str, bool], None] = {}
 
     # -- entry points -------------------------------------------------------------------------
     def feed(self, raw: RawLine) -> list[Event]:
@@ -112,6 +119,7 @@ class StreamParser:
             except Exception:
                 debug(__name__, "parser error while flushing")
         self.sources.clear()
+        self.open.clear()
         return out
 
     # -- internals ----------------------------------------------------------------------------
@@ -120,14 +128,40 @@ class StreamParser:
             blk, st.block = st.block, None
             for r in blk.finish(self.out):
                 self._line(st, r, False)
-        for key, (first, raws, pieces) in list(st.partials.items()):
-            del st.partials[key]
-            rec = Rec(message="".join(pieces))
-            self._content(rec.message, rec, st)
-            self.out.append(make_event(first, rec, cap("\n".join(raws), MAX_RECORD)))
-        for t in st.tbs.values():
-            self._emit(t)
-        st.tbs.clear()
+        for key in list(st.partials):
+            self._flush_partial(st, key)
+        for key in list(st.tbs):
+            self._emit(self._release(st, key))
+
+    def _flush_partial(self, st: _Source, key: str) -> None:
+        """Emit the pieces of a partial line read so far as one event."""
+        self.open.pop((st, key, True), None)
+        first, raws, pieces = st.partials.pop(key)
+        rec = Rec(message="".join(pieces))
+        self._content(rec.message, rec, st)
+        self.out.append(make_event(first, rec, cap("\n".join(raws), MAX_RECORD)))
+
+    def _hold(self, st: _Source, key: str, t: tb.Traceback | tb.FatalError) -> None:
+        """Keep `t` open for sub-source `key`, after flushing the oldest open record at a cap."""
+        if len(st.tbs) >= MAX_OPEN_PER_SOURCE:
+            self._emit(self._release(st, next(iter(st.tbs))))
+        self._make_room()
+        st.tbs[key] = t
+        self.open[(st, key, False)] = None
+
+    def _release(self, st: _Source, key: str) -> tb.Traceback | tb.FatalError:
+        """Return the open record of sub-source `key`, no longer held."""
+        self.open.pop((st, key, False), None)
+        return st.tbs.pop(key)
+
+    def _make_room(self) -> None:
+        """Flush the oldest open record of any source while MAX_OPEN are open."""
+        while len(self.open) >= MAX_OPEN:
+            st, key, partial = next(iter(self.open))
+            if partial:
+                self._flush_partial(st, key)
+            else:
+                self._emit(self._release(st, key))
 
     def _emit(self, t: tb.Traceback | tb.FatalError) -> None:
         if type(t) is fragment.Fragment and t.held is not None:
@@ -199,8 +233,7 @@ class StreamParser:
         if not text or text.isspace():
             t = st.tbs.get("")
             if t is not None and not t.feed(raw, ""):
-                del st.tbs[""]
-                self._emit(t)
+                self._emit(self._release(st, ""))
             return
         rec = Rec(message=text)
         if text.find(" |", 1, 120) > 0 and (sub := compose.deframe(text, rec)) is not None:
@@ -208,8 +241,7 @@ class StreamParser:
             if not sub or sub.isspace():
                 t = st.tbs.get(name)
                 if t is not None and not t.feed(raw, ""):
-                    del st.tbs[name]
-                    self._emit(t)
+                    self._emit(self._release(st, name))
                 return
             inner = self._deframe(raw, sub, rec)
             if inner is None:
@@ -237,8 +269,7 @@ class StreamParser:
         if t is not None:
             if t.feed(raw, inner):
                 return
-            del st.tbs[key]
-            self._emit(t)
+            self._emit(self._release(st, key))
         if top and rec.format == "plain" and self._block_start(st, raw, text):
             return
         outer = rec.format
@@ -247,14 +278,14 @@ class StreamParser:
             rec.format = outer
         msg = rec.message
         if (msg[:1] == " " or msg[:1] == "\t") and fragment.is_frame(msg):
-            st.tbs[key] = fragment.Fragment(raw, rec, st.last)  # a traceback pasted without its header
+            self._hold(st, key, fragment.Fragment(raw, rec, st.last))  # a traceback pasted without its header
             return
         if msg.endswith("last):") and tb.is_start(msg):
             if rec.format == "plain":
                 rec.format = "traceback"
                 if st.last is not None and rec.timestamp is None:
                     rec.timestamp, rec.pid = st.last.timestamp, st.last.pid
-            st.tbs[key] = tb.Traceback(raw, rec)
+            self._hold(st, key, tb.Traceback(raw, rec))
             return
         if msg.startswith(tb.FATAL_STARTS) and (reason := tb.fatal_reason(msg)) is not None:
             if rec.format == "plain":
@@ -264,7 +295,7 @@ class StreamParser:
             if st.last is not None and st.last.fields.get("kind") == EventKind.WORKER_TIMEOUT:
                 rec.fields["worker_pid"] = st.last.fields.get("worker_pid")
             rec.fields.pop("logger", None)
-            st.tbs[key] = tb.FatalError(raw, rec, reason)
+            self._hold(st, key, tb.FatalError(raw, rec, reason))
             return
         if "\\" in msg and (dec := escapes.decode(msg)) is not None:
             rec.message = dec  # an escaped payload (repr / JSON string): rules see its real text
@@ -278,7 +309,11 @@ class StreamParser:
         key = rec.key
         pend = st.partials.get(key)
         if pend is None:
+            if len(st.partials) >= MAX_OPEN_PER_SOURCE:
+                self._flush_partial(st, next(iter(st.partials)))
+            self._make_room()
             pend = st.partials[key] = (raw, [], [])
+            self.open[(st, key, True)] = None
         first, raws, pieces = pend
         if sum(map(len, pieces)) < MAX_LINE:
             pieces.append(inner)
@@ -286,6 +321,7 @@ class StreamParser:
         if rec.partial:
             return None
         del st.partials[key]
+        self.open.pop((st, key, True), None)
         return RawLine(raw.source, first.line, cap("\n".join(raws), MAX_RECORD)), "".join(pieces), raw.line
 
     def _block_start(self, st: _Source, raw: RawLine, text: str) -> bool:

@@ -78,10 +78,10 @@ def test_alarm_pattern_agrees_with_re(name):
 
 def test_classifier_gate_never_drops_an_event_the_bag_uses():
     from diagnoser.collect.files import read_lines
-    from diagnoser.detect.features import is_suspicious
+    from diagnoser.detect.features import ClassifierGate, is_suspicious
     from diagnoser.parse import parse_lines
 
-    gate = pf.ClassifierGate()
+    gate = ClassifierGate()
     checked = 0
     for case in CASES:
         for path in case.inputs:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from diagnoser.detect.condition import (
+    MAX_INTEGER,
+    MAX_NESTING,
     And,
     Cmp,
     CountCmp,
@@ -131,3 +133,44 @@ def test_errors_are_located_with_a_caret(text, col, what):
 
 def test_unknown_name_without_close_match_lists_matchers():
     assert "(matchers: x, y)" in error("zzz", ("x", "y"))
+
+
+def test_nesting_deeper_than_the_limit_is_a_located_error():
+    # 44 levels of parentheses used to exhaust the stack inside pyparsing (RecursionError)
+    for depth in (MAX_NESTING + 1, 44, 500):
+        text = "(" * depth + "a" + ")" * depth
+        head = error(text).split("\n")[0]
+        assert head.startswith(f"r.yaml:7:{12 + MAX_NESTING}: condition nested too deeply"), head
+    assert "nested too deeply" in error("not " * 200 + "a")
+    assert "nested too deeply" in error("not (" * 40 + "a" + ")" * 40)
+
+
+def test_nesting_up_to_the_limit_parses_and_flat_conditions_are_not_nesting():
+    deepest = "(" * MAX_NESTING + "a" + ")" * MAX_NESTING
+    assert p(deepest) == Ref("a")
+    half = MAX_NESTING // 2
+    assert p("not (" * half + "a" + ")" * half) is not None
+    # `not` ends with its operand: many negations side by side are no deeper than one
+    flat = " and ".join(["not a", "not (b or c)", "not count(a) >= 2", "not 2 of (a, b)"] * 20)
+    assert isinstance(p(flat), And)
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("count(a) >= 99999999999999999999", "number 99999999999999999999 too large in condition"),
+        (f"count(a) > {MAX_INTEGER + 1}", "too large"),
+        ("99999999999999999999 of (a, b)", "too large"),
+        ("a within 99999999999999999999999m", "window '99999999999999999999999m' too long"),
+        ("a within " + "9" * 5000 + "s", "too long"),  # beyond what int() converts at all
+    ],
+    ids=["count", "count-limit", "quantity", "window", "window-5000-digits"],
+)
+def test_numbers_too_large_are_located_errors(text, what):
+    head = error(text).split("\n")[0]
+    assert head.startswith("r.yaml:7:"), head
+    assert what in head
+
+
+def test_the_largest_number_parses():
+    assert p(f"count(a) >= {MAX_INTEGER}") == CountCmp("a", Cmp.GE, value=MAX_INTEGER)

@@ -3,7 +3,10 @@ equal what is built from the files, and a stale, damaged or unwritable cache is 
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +185,69 @@ def test_lean_rules_differ_only_in_what_the_engine_never_reads(cache_dir):
         )
 
     assert tuple(stripped(r) for r in full) == lean
+
+
+def _only_entry(d: Path, kind: str) -> Path:
+    (entry,) = _entries(d, kind)
+    return entry
+
+
+def _rules_in_a_child(cache_dir: Path) -> int:
+    """Load the shipped rules in a child with bounded time and memory: a hang or a runaway read fails."""
+    code = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+        "from diagnoser.detect.loader import load_rules; print(len(load_rules()))"
+    )
+    env = {**os.environ, "DIAGNOSER_CACHE_DIR": str(cache_dir)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+def test_a_fifo_in_place_of_an_entry_is_a_miss_not_a_hang(cache_dir):
+    expected = len(load_rules())
+    entry = _only_entry(cache_dir, "rules")
+    entry.unlink()
+    os.mkfifo(entry)  # nobody writes to it: a blocking open or read waits for ever
+    assert _rules_in_a_child(cache_dir) == expected
+    assert entry.is_file() and not entry.is_fifo()  # the miss rebuilt the entry in its place
+    assert _rules_in_a_child(cache_dir) == expected
+    entry.unlink()
+    os.mkfifo(entry)
+    assert diskcache.read("rules", entry.stem.split("-", 1)[1]) is None
+
+
+def test_a_symlinked_entry_is_never_followed(cache_dir, tmp_path):
+    expected = len(load_rules())
+    entry = _only_entry(cache_dir, "rules")
+    key = entry.stem.split("-", 1)[1]
+    good = tmp_path / "good.bin"
+    good.write_bytes(entry.read_bytes())
+    entry.unlink()
+    entry.symlink_to("/dev/zero")  # read_bytes() on this grew to 24 GB
+    assert _rules_in_a_child(cache_dir) == expected
+    assert not entry.is_symlink() and entry.is_file()
+    assert good.read_bytes() == entry.read_bytes()  # rebuilt alike
+    entry.unlink()
+    entry.symlink_to(good)  # even a link to a good entry: what it points at is not the cache's
+    assert diskcache.read("rules", key) is None
+
+
+def test_an_entry_over_the_size_cap_is_a_miss(cache_dir, monkeypatch):
+    diskcache.write("demo", "k" * 40, b"x" * 100)
+    assert diskcache.read("demo", "k" * 40) == b"x" * 100
+    monkeypatch.setattr(diskcache, "MAX_ENTRY_BYTES", 99)
+    assert diskcache.read("demo", "k" * 40) is None
+    diskcache.write("demo", "j" * 40, b"y" * 100)  # never written: it could not be read back
+    assert not (cache_dir / f"demo-{'j' * 40}.bin").exists()
+
+
+def test_a_leftover_temporary_file_is_replaced_not_written_through(cache_dir, tmp_path):
+    cache_dir.mkdir()
+    target = tmp_path / "elsewhere"
+    target.write_bytes(b"keep me")
+    tmp = cache_dir / f".demo-{'k' * 40}.{os.getpid()}.tmp"
+    tmp.symlink_to(target)
+    diskcache.write("demo", "k" * 40, b"data")
+    assert diskcache.read("demo", "k" * 40) == b"data"
+    assert target.read_bytes() == b"keep me"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnoser.detect.condition import And, Ref
+from diagnoser.detect.condition import MAX_INTEGER, MAX_NESTING, And, Ref
 from diagnoser.detect.loader import MAX_RULE_FILE_BYTES, load_rules
 from diagnoser.detect.rules import Op, Status
 from diagnoser.errors import RuleLoadErrors
@@ -179,3 +179,46 @@ def test_more_than_one_document(tmp_path):
 def test_unknown_top_level_keys_load_and_are_left_to_lint(tmp_path):
     (rule,) = load_rules([write(tmp_path, "x", GOOD.format(id="x") + "descripton: hi\n")])
     assert "descripton" in [k.name for k in rule.keys]
+
+
+def _rule_with(tmp_path: Path, name: str, condition: str, extra: str = "") -> Path:
+    text = (
+        f"id: {name}\ncause: unknown\ntitle: t\nseverity: high\n"
+        f"match:\n  a: {{message|contains: boom}}\n{extra}condition: {condition}\n"
+    )
+    return write(tmp_path, name, text)
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_a_too_deep_or_too_large_condition_is_a_located_error(tmp_path, monkeypatch, cache):
+    # 44 nested parentheses raised RecursionError; a 20-digit count crashed encoding the rule cache
+    monkeypatch.setenv("DIAGNOSER_CACHE_DIR", str(tmp_path / "cache") if cache == "on" else "off")
+    deep = _rule_with(tmp_path, "deep", "(" * 44 + "a" + ")" * 44)
+    big = _rule_with(tmp_path, "big", "count(a) >= 99999999999999999999")
+    (deep_msg,) = errors_of(deep)
+    assert deep_msg.startswith(f"{deep}:7:{12 + MAX_NESTING}: condition nested too deeply"), deep_msg
+    (big_msg,) = errors_of(big)
+    assert big_msg.startswith(f"{big}:7:24: number 99999999999999999999 too large"), big_msg
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_field_test_numbers_beyond_the_limit_are_located_errors(tmp_path, monkeypatch, cache):
+    monkeypatch.setenv("DIAGNOSER_CACHE_DIR", str(tmp_path / "cache") if cache == "on" else "off")
+    big = _rule_with(tmp_path, "big", "a or b", "  b: {fields.exit_code|gte: 99999999999999999999}\n")
+    (msg,) = errors_of(big)
+    assert msg.startswith(f"{big}:7:29: number too large for 'fields.exit_code|gte'"), msg
+    # thousands of digits: more than Python converts, refused while the YAML is read, still located
+    huge = _rule_with(tmp_path, "huge", "a or b", "  b: {pid: " + "9" * 5000 + "}\n")
+    (msg,) = errors_of(huge)
+    assert msg.startswith(f"{huge}:7:12: number too large"), msg
+    # the largest allowed number loads, and round-trips through the cache
+    ok = _rule_with(tmp_path, "ok", f"a or count(b) > {MAX_INTEGER - 1}", f"  b: {{pid: {MAX_INTEGER}}}\n")
+    assert load_rules([ok]) == load_rules([ok])
+
+
+def test_a_bad_rule_exits_2_with_its_location_and_no_traceback(tmp_path, cli):
+    deep = _rule_with(tmp_path, "deep", "(" * 44 + "a" + ")" * 44)
+    r = cli("diagnose", "--rules", str(deep), stdin=b"boom\n")
+    assert r.code == 2
+    assert f"{deep}:7:" in r.err and "nested too deeply" in r.err
+    assert "Traceback" not in r.err
