@@ -27,17 +27,42 @@ if TYPE_CHECKING:
 MASK = "<redacted>"
 EVIDENCE_CHARS = 500  # an evidence text leaves cut to this many characters
 
-# Words that make an environment variable's name a secret's (AML_APP_INSIGHTS_KEY, DB_PASSWORD): an
-# env entry of a pod spec (`"name":"…","value":"…"`) loses its value. Judged on the whole name, so
-# broader than the `name=value` names below, which are judged inside free text.
-SECRET_ENV_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "CONNECTION", "SAS", "AUTH")
-
-# Names whose value is a secret in `name=value`, `name: value`, `"name": "value"`, `--name value`.
-_SECRET_NAMES = (
-    r"secret|token|password|passwd|passphrase|pwd|api[_-]?key|access[_-]?key|account[_-]?key|"
-    r"private[_-]?key|primary[_-]?key|secondary[_-]?key|subscription[_-]?key|functions[_-]?key|"
-    r"client[_-]?secret|connection[_-]?string|credentials?|auth[_-]?key|sas[_-]?token|signing[_-]?key"
+# What makes a name (of an env var, a JSON or YAML key, a query parameter, a flag) a secret's: judged
+# on its words (`AZURE_STORAGE_KEY` -> azure, storage, key; `dbPass` -> db, pass), so that `tokenizer`
+# or `KeyError` keep their values and `DB_PASS`, `?pw=`, `"auth":` lose theirs.
+_SECRET_WORDS = frozenset(
+    "secret secrets token password passwd passphrase pass pwd pw creds credential credentials auth "
+    "authorization apikey sas sig signature cookie".split()
 )
+_SECRET_LAST_WORDS = frozenset({"key", "keys"})  # AZURE_STORAGE_KEY, primaryKey; not KeyError, key_vault_url
+_SECRET_RUNS = (  # inside the name with its separators removed: private_key_id, AccountKey, x-api-key
+    "secret", "passw", "passphrase", "credential", "apikey", "accesskey", "accountkey", "privatekey",
+    "clientsecret", "connectionstring", "sastoken", "signingkey", "masterkey", "encryptionkey",
+)  # fmt: skip
+# A name ending in one of these refers to a secret or describes one; its value is not the secret
+# (secretName: model-creds, secretKeyRef, PASSWORD_FILE=/run/secrets/db, token_type: Bearer).
+_NOT_SECRET_LAST_WORDS = frozenset(
+    "name names ref keyref file filename path dir type length len size count ttl expiry expires url uri "
+    "endpoint host header format mode method enabled required version policy scheme error provider kind "
+    "source algorithm".split()
+)
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def secret_name(name: str) -> bool:
+    """Return True when `name` (an env var, a key, a parameter or a flag) says its value is a secret."""
+    words = [w.lower() for w in _WORDS.findall(name)]
+    if not words or words[-1] in _NOT_SECRET_LAST_WORDS:
+        return False
+    if len(words) > 1 and words[-1] in _SECRET_LAST_WORDS:
+        return True
+    flat = "".join(words)
+    return any(w in _SECRET_WORDS for w in words) or any(run in flat for run in _SECRET_RUNS)
+
+
+# Candidate names for the name=value patterns: any name holding one of these runs; secret_name decides.
+_NAME = r"[\w.-]*(?:secret|token|pass|pwd|pw|key|auth|cred|sas|sig|phrase|connection|cookie)[\w.-]*"
 _PEM = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
@@ -47,17 +72,48 @@ def _spec(pattern: str, flags: int = 0) -> tuple[str, int]:
     return pattern, flags
 
 
+_SCHEMES = frozenset({"bearer", "basic", "token", "sharedaccesssignature", "digest", "negotiate"})
+
+
+class _Keep(int):
+    """A match the replacement turned down: the text stays, and the search resumes at this index
+    (after the name), so that a secret inside the refused value is still found."""
+
+
+def _named(name_group: int, value_group: int) -> Any:
+    """Return a replacement that masks the value when the name says secret (and it is not a count)."""
+
+    def replace(m: re.Match[str]) -> str | _Keep:
+        value = m.group(value_group)
+        if (
+            value is None
+            or value.lower() in _SCHEMES
+            or not secret_name(m.group(name_group))
+            or _counted(m.group(name_group), value)
+        ):
+            return _Keep(m.end(name_group))
+        start, end = m.span(value_group)
+        whole, base = m.group(0), m.start(0)
+        return whole[: start - base] + MASK + whole[end - base :]
+
+    return replace
+
+
+def _url_password(m: re.Match[str]) -> str:
+    """Mask the password of scheme://user:password@host, unless the "password" is a port and a path
+    (`https://registry:443/@scope/pkg`)."""
+    if re.fullmatch(r"\d{1,5}/.*", m.group(2), re.S):
+        return m.group(0)
+    return m.group(1) + MASK + m.group(3)
+
+
 # Order matters: whole-token shapes first, then name=value forms (which must not re-redact a mask).
 _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
-    # An env entry whose name says secret, as a pod spec in JSON has it: the whole value goes.
+    # An env entry of a pod spec in JSON, `"name":"…","value":"…"`: the whole value goes when the name
+    # says secret (OPENAI_API_KEY, DB_PASS).
     (
-        _spec(
-            r'(?i)("name"\s*:\s*"[^"\\]*(?:'
-            + "|".join(SECRET_ENV_WORDS)
-            + r')[^"\\]*"\s*,\s*"value"\s*:\s*")'
-            r'(?:[^"\\]|\\.)*(")'
-        ),
-        r"\1" + MASK + r"\2",
+        _spec(r'(?i)"name"\s*:\s*"([^"\\]*)"\s*,\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)"'),
+        _named(1, 2),
     ),
     # A private key, whole (BEGIN..END in one text, real or JSON-escaped newlines) or from BEGIN on.
     (
@@ -74,8 +130,20 @@ _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
         r"\1" + MASK,
     ),
     (_spec(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]{16,}=*"), r"\1" + MASK),
-    # Passwords in URLs: scheme://user:password@host.
-    (_spec(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:)[^\s@/\"'<>]+(@)"), r"\1" + MASK + r"\2"),
+    # Passwords in URLs: scheme://user:password@host; the password may hold `/` and `@` (the host
+    # follows the last `@` of the URL).
+    (
+        _spec(
+            r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:)([^\s\"'<>]+)(@[^\s@/\"'<>]+(?:[/?#:\s\"'<>]|$))"
+        ),
+        _url_password,
+    ),
+    # Credentials on a command line: curl -u / --user user:password, docker login -p / mysql -p.
+    (
+        _spec(r"(?:^|\s)((?:-u|--user)[= ]\s*[\"']?[^\s:\"']+:)([^\s\"']+)"),
+        lambda m: m.group(0) if m.group(2).isdigit() else m.group(0)[: m.start(2) - m.start(0)] + MASK,
+    ),
+    (_spec(r"(\blogin\b[^\n]*?\s-p\s*[\"']?)([^\s\"'-][^\s\"']*)"), r"\1" + MASK),
     # Connection strings, SAS and presigned URLs: the value of these keys is the secret.
     (
         _spec(
@@ -85,44 +153,74 @@ _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
         ),
         r"\1=" + MASK,
     ),
+    # Webhook URLs: the path is the credential.
+    (
+        _spec(r"(?i)\b(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]{8,}"),
+        r"\1" + MASK,
+    ),
+    (_spec(r"(?i)\b(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9_-]{8,}"), r"\1" + MASK),
     # Well-known token shapes that carry no name in front of them.
     (
         _spec(
             r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"  # AWS access key ids
             r"|\bgh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
             r"|\bgithub_pat_[A-Za-z0-9_]{30,}"
-            r"|\bxox[abposr]-[A-Za-z0-9-]{10,}"  # Slack tokens
+            r"|\bxox[abposr]-[A-Za-z0-9-]{10,}|\bxapp-[A-Za-z0-9-]{10,}"  # Slack tokens
             r"|\bAIza[0-9A-Za-z_-]{35}"  # Google API keys
-            r"|\bsk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{20,}"  # OpenAI / Stripe style secret keys
+            r"|\bGOCSPX-[A-Za-z0-9_-]{20,}"  # Google OAuth client secrets
+            r"|\bya29\.[A-Za-z0-9_-]{20,}"  # Google OAuth access tokens
+            r"|\bsk-(?:proj-|live-|test-|ant-)?[A-Za-z0-9_-]{20,}"  # OpenAI / Anthropic style secret keys
+            r"|\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"  # Stripe secret and restricted keys
+            r"|\bhf_[A-Za-z0-9]{30,}"  # Hugging Face tokens
+            r"|\bdapi[0-9a-f]{32}(?:-\d+)?"  # Databricks personal access tokens
+            r"|\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{30,64}"  # SendGrid API keys
             r"|\bglpat-[A-Za-z0-9_-]{20,}"  # GitLab tokens
+            r"|\bnpm_[A-Za-z0-9]{36}"  # npm tokens
+            r"|\bpypi-AgE[A-Za-z0-9_-]{50,}"  # PyPI upload tokens
         ),
         MASK,
     ),
-    # "name": "a quoted value, spaces and all" / name='…' for names that say "secret".
+    # "name": "a quoted value, spaces and all" / name='…' for names that say secret.
     (
         _spec(
-            r"(?i)((?:\"|\b)[\w.-]*(?:" + _SECRET_NAMES + r")[\w.-]*\"?\s*[:=]\s*)"
+            r"(?i)((?:\"|\b)(" + _NAME + r")\"?[^\S\n]*[:=][^\S\n]*)"
             r"(?:\"(?!<redacted)((?:[^\"\\\n]|\\.){4,})\"|'(?!<redacted)([^'\n]{4,})')"
         ),
-        lambda m: (
-            m.group(0)
-            if _counted(m)
-            else m.group(1)
-            + ('"' if m.group(2) is not None else "'")
-            + MASK
-            + ('"' if m.group(2) is not None else "'")
-        ),
+        lambda m: _named(2, 3)(m) if m.group(3) is not None else _named(2, 4)(m),
     ),
-    # name=value / name: value / --name value, for names that say "secret".
+    # name=value / name: value / --name value (also `"--name", "value"` in a JSON args list).
     (
         _spec(
-            r"(?i)((?:\"|\b)[\w.-]*(?:" + _SECRET_NAMES + r")[\w.-]*\"?\s*[:=]\s*\"?|"
-            r"--[\w-]*(?:" + _SECRET_NAMES + r")[\w-]*(?:\s+|=)\"?)"
+            r"(?i)(?:(?:\"|\b)(" + _NAME + r")\"?[^\S\n]*[:=][^\S\n]*\"?|"
+            r"--(" + _NAME + r")(?:[^\S\n]+|=|\",[^\S\n]*)\"?)"
             r"(?!<redacted)([^\s\"',;}<>]{4,})"
         ),
-        lambda m: m.group(0) if _counted(m) else m.group(1) + MASK,
+        lambda m: _named(1, 3)(m) if m.group(1) is not None else _named(2, 3)(m),
     ),
 )
+
+
+def _substitute(pattern: re.Pattern[str], replacement: Any, text: str) -> str:
+    """Return `text` with `pattern` replaced, as re.sub does, except that a replacement may turn a
+    match down (_Keep) and have the search go on inside it."""
+    if not callable(replacement):
+        return pattern.sub(replacement, text)
+    out: list[str] = []
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        new = replacement(m)
+        if isinstance(new, _Keep):
+            out.append(text[pos:new])
+            pos = new
+            continue
+        out += (text[pos : m.start()], new)
+        if m.end() == m.start():  # an empty match (a user's pattern may have one): step over a character
+            out.append(text[m.end() : m.end() + 1])
+            pos = m.end() + 1
+        else:
+            pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 @functools.cache
@@ -131,16 +229,16 @@ def secret_patterns() -> tuple[tuple[re.Pattern[str], Any], ...]:
     return tuple((re.compile(p, f), repl) for (p, f), repl in _SECRET_SPECS)
 
 
-def _counted(match: re.Match[str]) -> bool:
+def _counted(name: str, value: str) -> bool:
     """Return True for `max_tokens=1024`-style counts: a plain number after a name that is not a password."""
-    value = match.group(2) if match.group(2) is not None else match.group(3) or ""
-    return value.isdigit() and re.search(r"(?i)passw|pwd|secret|passphrase|key", match.group(1)) is None
+    return value.isdigit() and re.search(r"(?i)passw|pwd|secret|passphrase|key|pass\b|pw\b", name) is None
 
 
-# Every default pattern needs one of these words; most lines have none and skip the patterns.
+# Every default pattern needs one of these runs; most lines have none and skip the patterns.
 _HINT = re.compile(
-    r"(?i)secret|token|passw|pwd|key|sig|bearer|auth|credential|connection|eyJ|PRIVATE|://|"
-    r"signature|code=|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat|xox|AIza|sk-|glpat-|sas"
+    r"(?i)secret|token|pass|pwd|pw|key|sig|bearer|auth|cred|connection|cookie|eyJ|PRIVATE|://|"
+    r"signature|code=|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat|xox|xapp-|AIza|sk-|sk_|rk_|glpat-|"
+    r"sas|hf_|dapi|SG\.|GOCSPX|ya29\.|npm_|pypi-|hooks\.slack|webhooks|login|-u|--user"
 )
 # A line of a PEM body (64 base64 characters) seen without its BEGIN line, e.g. as a lone evidence line.
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/]{40,76}={0,2}")
@@ -157,6 +255,88 @@ def _pem_body(line: str) -> bool:
     )
 
 
+# Structure: values that are secret because of the lines before them. Pod specs printed by kubectl
+# (YAML or indented JSON) give an env entry's name on one line and its value on the next; a Secret's
+# `data:` (base64) and `stringData:` blocks hold secrets under any key.
+_BLOCK_START = re.compile(r'^(\s*)(?:-\s+)?"?(data|stringData|binaryData)"?\s*:\s*\{?\s*$')
+_KEY_VALUE = re.compile(r'^(\s*(?:-\s+)?"?[^":\s][^":]*"?\s*:\s*)("?)(.*?)("?,?\s*)$')
+_ENV_NAME = re.compile(r'^\s*(?:-\s+|\{\s*)?"?name"?\s*:\s*"?([^",\s}]+)"?\s*,?\s*$')
+_ENV_VALUE = re.compile(r'^(\s*(?:-\s+)?"?value"?\s*:\s*)(.+?)(\s*,?\s*)$')
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
+_STRUCTURE_HINT = re.compile(r"(?i)name|value|data")
+
+
+def _encoded(value: str) -> bool:
+    """Return True for a value that reads as base64 of something (a Secret's data), not a plain word or
+    number (a ConfigMap's `enabled: true`, `workers: "1024"`)."""
+    v = value.strip().strip("\"'")
+    if len(v) < 4 or len(v) % 4 or _BASE64.fullmatch(v) is None:
+        return False
+    classes = (any(c.isupper() for c in v), any(c.islower() for c in v), any(c.isdigit() for c in v))
+    return v.endswith("=") or sum(classes) >= 2
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t-"))
+
+
+class _Structure:
+    """What one source's earlier lines say about its next one: inside a data block, after a secret
+    env name, inside a private key."""
+
+    __slots__ = ("block", "block_all", "env_secret", "env_wait", "in_key")
+
+    def __init__(self) -> None:
+        self.block: int | None = None  # indent of the `data:` line whose block we are in
+        self.block_all = False  # stringData: every value goes, not only encoded ones
+        self.env_secret = False  # the last env name said secret: its `value:` goes
+        self.env_wait = 0  # lines the value may still come in
+        self.in_key = False  # inside a private key's BEGIN..END
+
+    def __call__(self, text: str) -> str:
+        """Return `text` with what its context makes secret masked (the line patterns come after)."""
+        if self.in_key:
+            if end := _PEM_END.search(text):  # kept, so that the BEGIN..END pattern still spans the key
+                self.in_key = False
+                return "<redacted-private-key>" + text[end.start() :]
+            return "<redacted-private-key>"
+        if "PRIVATE KEY" in text and re.search(_PEM, text) and not _PEM_END.search(text):
+            self.in_key = True
+            return text
+        if self.block is not None:
+            if text.strip() and _indent(text) <= self.block:
+                self.block = None
+            elif text.strip():
+                masked = self._in_block(text)
+                if masked != text:
+                    return masked
+        if not _STRUCTURE_HINT.search(text):
+            self.env_wait = max(0, self.env_wait - 1)
+            return text
+        if m := _BLOCK_START.match(text):
+            self.block, self.block_all = _indent(text), m.group(2) == "stringData"
+            return text
+        if m := _ENV_NAME.match(text):
+            self.env_secret, self.env_wait = secret_name(m.group(1)), 2
+            return text
+        if self.env_secret and self.env_wait and (m := _ENV_VALUE.match(text)):
+            self.env_secret = False
+            return m.group(1) + MASK + m.group(3)
+        self.env_wait = max(0, self.env_wait - 1)
+        return text
+
+    def _in_block(self, text: str) -> str:
+        m = _KEY_VALUE.match(text)
+        if m is None:  # a line of a block scalar (`key: |` then indented text)
+            return text[: _indent(text)] + MASK if self.block_all else text
+        value = m.group(3)
+        if not value or value in ("|", ">", "|-", ">-", "{", "["):
+            return text
+        if self.block_all or _encoded(value):
+            return m.group(1) + m.group(2) + MASK + m.group(4)
+        return text
+
+
 @dataclass(frozen=True, slots=True)
 class Redactor:
     """Replace secrets in text: the built-in patterns plus extra ones a user gave."""
@@ -165,12 +345,20 @@ class Redactor:
     enabled: bool = True
 
     def __call__(self, text: str) -> str:
-        """Return `text` with every secret replaced by a mask."""
+        """Return `text` with every secret replaced by a mask; a text of several lines (a record, a
+        pasted manifest) is read line by line for its structure first."""
         if not self.enabled or not text:
             return text
+        if "\n" in text:
+            structure = _Structure()
+            text = "\n".join(structure(line) for line in text.split("\n"))
+        return self._line(text)
+
+    def _line(self, text: str) -> str:
+        """Return `text` with the patterns applied (no structure)."""
         if _HINT.search(text):
             for pattern, replacement in secret_patterns():
-                text = pattern.sub(replacement, text)
+                text = _substitute(pattern, replacement, text)
         if "\n" in text or _PEM_BODY.search(text):
             text = "\n".join(
                 "<redacted-private-key>" if _pem_body(line) else line for line in text.split("\n")
@@ -180,26 +368,19 @@ class Redactor:
         return text
 
     def lines(self, raws: Iterable[RawLine]) -> Iterator[RawLine]:
-        """Yield `raws` redacted; the body of a private key spread over lines goes up to its END line."""
+        """Yield `raws` redacted, each source's lines read in order for their structure (a private
+        key's body up to its END line, an env value after its secret name, a Secret's data block)."""
         from diagnoser.model import RawLine
 
-        in_key: set[str] = set()
+        if not self.enabled:
+            yield from raws
+            return
+        structures: dict[str, _Structure] = {}
         for raw in raws:
-            text = raw.text
-            if not self.enabled:
-                yield raw
-                continue
-            if raw.source in in_key:
-                if _PEM_END.search(text):
-                    in_key.discard(raw.source)
-                    text = _PEM_END.split(text, 1)[1]
-                    text = "<redacted-private-key>" + self(text)
-                else:
-                    text = "<redacted-private-key>"
-            else:
-                if re.search(_PEM, text) and not _PEM_END.search(text):
-                    in_key.add(raw.source)
-                text = self(text)
+            structure = structures.get(raw.source)
+            if structure is None:
+                structure = structures[raw.source] = _Structure()
+            text = self._line(structure(raw.text))
             yield raw if text == raw.text else RawLine(raw.source, raw.line, text)
 
 
@@ -309,7 +490,7 @@ __all__ = [
     "EVIDENCE_CHARS",
     "MASK",
     "NONE",
-    "SECRET_ENV_WORDS",
+    "secret_name",
     "Redactor",
     "secret_patterns",
     "make_redactor",

@@ -42,25 +42,33 @@ def parse(
     ] = EventFormat.TEXT,
 ) -> int:
     """Show the events the parsers make of a log, one per line."""
+    from diagnoser.clip import clip_words
     from diagnoser.collect import open_inputs
     from diagnoser.collect.files import read_lines
     from diagnoser.parse import ParseStats, parse_lines
     from diagnoser.redact import DEFAULT as redact
+    from diagnoser.render.escape import control_safe, json_safe
 
     sources = open_inputs(list(paths or []))
     stats = ParseStats()
     for source in sources:
-        parsed = parse_lines(read_lines(source))
+        # Secrets never leave, here either: each line is redacted as it is read, in order, so that what
+        # its context makes secret (an env value after its name, a key's body) goes before parsing.
+        parsed = parse_lines(redact.lines(read_lines(source)))
         for event in parsed:
-            if output is EventFormat.JSON:
-                line = orjson.dumps(_event_dict(event), default=str, option=orjson.OPT_SORT_KEYS).decode()
+            if output is EventFormat.JSON:  # JSON escapes every control character itself
+                line = json_safe(
+                    orjson.dumps(_event_dict(event), default=str, option=orjson.OPT_SORT_KEYS).decode()
+                )
             else:
                 fields = " ".join(f"{k}={v!r}" for k, v in event.fields.items())
                 first = event.message.splitlines()[0] if event.message else ""
-                line = (
-                    f"{event.source}:{event.line} {event.format}/{event.component} {fields} | {first[:160]}"
+                line = control_safe(
+                    f"{event.source}:{event.line} {event.format}/{event.component} {fields} | "
+                    f"{clip_words(redact(first), 160)}"
                 )
-            write_stdout(redact(line) + "\n")  # secrets never leave, here either
+            if not write_stdout(redact(line) + "\n"):
+                return 0  # the reader has gone (`| head`): parsing on would be for no one
         stats.lines += parsed.stats.lines
         stats.events += parsed.stats.events
         stats.formats.update(parsed.stats.formats)

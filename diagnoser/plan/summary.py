@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from diagnoser.clip import clip_words
 from diagnoser.model import Action, Evidence, FixStep, ValueSource
 from diagnoser.parse.traceback import Described
 
@@ -35,7 +36,7 @@ MESSAGE_CHARS = 160
 
 def _raised(told: Described) -> str:
     """Return "init() in score.py:14 raised ValueError: …", in the words of the phase it was raised in."""
-    message = told.message if len(told.message) <= MESSAGE_CHARS else told.message[: MESSAGE_CHARS - 1] + "…"
+    message = clip_words(told.message, MESSAGE_CHARS)
     exception = f"{told.exception}: {message}" if message else told.exception
     frame = told.frame
     if frame is None:

@@ -9,6 +9,7 @@ import orjson
 from diagnoser import __version__
 from diagnoser.model import Diagnosis, Evidence, FixStep, Report
 from diagnoser.redact import Redactor, redact_and_clip
+from diagnoser.render.escape import json_safe
 
 
 def _evidence(ev: Evidence) -> dict[str, Any]:
@@ -79,12 +80,8 @@ def report_to_dict(report: Report, redactor: Redactor) -> dict[str, Any]:
 
 def render_json(report: Report, redactor: Redactor) -> str:
     """Return the report as deterministic, indented JSON text, secrets redacted and evidence clipped."""
-    return (
-        orjson.dumps(
-            report_to_dict(report, redactor), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-        ).decode()
-        + "\n"
-    )
+    text = orjson.dumps(report_to_dict(report, redactor), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    return json_safe(text.decode()) + "\n"  # printed to a terminal too: no C1 or bidi control raw
 
 
 def render_yaml(report: Report, redactor: Redactor) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from diagnoser.model import Diagnosis, Evidence, FixStep, Platform, Report, Severity, ValueSource
 from diagnoser.plan.docs import doc_title
 from diagnoser.redact import Redactor, redact_and_clip
+from diagnoser.render.escape import control_safe_all
 from diagnoser.render.quote import Quote, quote, quotes
 
 _SEVERITY_COLOURS = {
@@ -35,9 +36,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+NAMED_SOURCES = 5  # sources the "read N lines from ..." line names; more are counted (a bundle has 100k)
+
+
+def sources_named(sources: tuple[str, ...]) -> str:
+    """Return the sources of the bookkeeping line: all when few, else the first ones and how many more."""
+    if len(sources) <= NAMED_SOURCES:
+        return ", ".join(sources)
+    shown = NAMED_SOURCES - 1
+    return ", ".join(sources[:shown]) + f" and {len(sources) - shown} more"
+
+
 def _input_line(report: Report, verbose: bool = False) -> str:
     """Return the one-line summary of what was read; the formats recognised with --verbose."""
-    sources = ", ".join(report.input.sources)
+    sources = sources_named(report.input.sources)
     line = f"read {_plural(report.input.lines, 'line')} from {sources}"
     if verbose:
         formats = ", ".join(
@@ -167,7 +179,7 @@ def render_text(
 
     Prose is wrapped at `width` (the terminal's); `wide` keeps evidence lines whole (`-o wide`).
     """
-    report = redact_and_clip(report, redactor, clip=False)
+    report = control_safe_all(redact_and_clip(report, redactor, clip=False))  # a log's escapes shown, not run
     style = _Style(colour)
     lines: list[str] = []
     if not report.diagnoses:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 with atheris.instrument_imports(include=["diagnoser"]):
+    import diagnoser.collect.bundle  # noqa: F401
     import diagnoser.collect.files  # noqa: F401
     import diagnoser.detect.condition  # noqa: F401
     import diagnoser.detect.engine  # noqa: F401
@@ -29,10 +30,20 @@ with atheris.instrument_imports(include=["diagnoser"]):
     import diagnoser.pipeline  # noqa: F401
     import diagnoser.redact  # noqa: F401
     import diagnoser.render  # noqa: F401
+    import diagnoser.render.escape  # noqa: F401
 
 from tests.fuzz.targets import TARGETS  # noqa: E402
 
-MAX_LEN = {"pipeline": 32768, "parse": 32768, "condition": 512, "rule": 4096, "redaction": 4096}
+MAX_LEN = {
+    "pipeline": 32768,
+    "parse": 32768,
+    "condition": 512,
+    "rule": 4096,
+    "redaction": 4096,
+    "structure": 8192,
+    "output": 16384,
+    "bundle": 4096,
+}
 
 
 def seed(target: str, corpus: Path) -> None:
@@ -41,9 +52,29 @@ def seed(target: str, corpus: Path) -> None:
     if any(corpus.iterdir()):
         return
     files: list[Path] = []
-    if target in ("pipeline", "parse", "redaction"):
+    if target in ("pipeline", "parse", "redaction", "structure", "output"):
         files += sorted((ROOT / "tests" / "data" / "formats").rglob("*.log"))
         files += sorted((ROOT / "corpus").rglob("input.log"))[:150]
+    if target == "structure":  # pasted manifests and API answers: env lists, Secrets, configs
+        files += sorted((ROOT / "tests" / "data" / "k8s-api").rglob("*.json"))
+        files += sorted((ROOT / "corpus").rglob("*.yaml"))[:100]
+    if target == "bundle":  # manifests as the writer makes them, and as a hostile sender might
+        import json
+
+        good = {
+            "diagnoser_bundle": 1,
+            "tool": {"name": "diagnoser", "version": "0.1.0"},
+            "warnings": ["kubernetes: GET failed"],
+            "sources": [
+                {"name": "k8s:ns/pod/app", "file": "001-a.log", "lines": 1},
+                {"name": "k8s:ns/pod/app (previous)", "file": "002-b.log", "lines": 1},
+            ],
+        }
+        hostile = json.loads(json.dumps(good))
+        hostile["sources"][0]["file"] = "../../etc/passwd"
+        hostile["sources"][1]["name"] = "\x1b]52;c;cHduZWQ=\x07[x](https://evil.example)"
+        for i, manifest in enumerate((good, hostile)):
+            (corpus / f"seed-manifest-{i}").write_text(json.dumps(manifest))
     if target == "rule":
         files += sorted((ROOT / "diagnoser" / "rules").glob("*.yaml"))
     for i, f in enumerate(files):

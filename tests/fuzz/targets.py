@@ -10,6 +10,7 @@ line to plain text) still shows up here.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,10 +163,110 @@ def redaction(data: bytes) -> None:
     assert "Hunter2Secret" not in redact(planted)
 
 
+_PLANTED = "Zq9PlantedS3cretValue"
+# Secrets known only by their structure, planted among fuzzed lines: each must go, whatever the
+# lines around it say.
+_STRUCTURES = (
+    ["    - name: DB_PASSWORD", f"      value: {_PLANTED}"],
+    ["        {", '            "name": "OPENAI_API_KEY",', f'            "value": "{_PLANTED}"'],
+    ["stringData:", f"  conn: {_PLANTED}"],
+    [f'{{"name":"HF_TOKEN","value":"{_PLANTED}"}}'],
+    [f'    "auth": "{_PLANTED}"'],
+    [f"      DB_PASS:   {_PLANTED}"],
+)
+
+
+def structure(data: bytes) -> None:
+    """Redact fuzzed lines line by line (as bundles and `diagnoser parse` do) with a secret planted
+    by its structure: the secret never survives, and a second pass changes nothing."""
+    from diagnoser.model import RawLine
+    from diagnoser.redact import DEFAULT
+
+    lines = _split(data)[:200]
+    planted = _STRUCTURES[data[0] % len(_STRUCTURES)] if data else _STRUCTURES[0]
+    at = (data[1] if len(data) > 1 else 0) % (len(lines) + 1)
+    lines[at:at] = planted
+    raws = [RawLine("s", i, t) for i, t in enumerate(lines, 1)]
+    once = list(DEFAULT.lines(raws))
+    assert all(_PLANTED not in r.text for r in once), [r.text for r in once if _PLANTED in r.text]
+    assert [r.text for r in DEFAULT.lines(once)] == [r.text for r in once], "line redaction is not idempotent"
+    whole = DEFAULT("\n".join(lines))  # a multi-line record is read for its structure too
+    assert _PLANTED not in whole
+
+
+# Every byte a terminal acts on (C0 but tab and newline, DEL, C1, bidi controls); the report's colours.
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def output(data: bytes) -> None:
+    """Diagnose fuzzed input and render it for a terminal (with colour) and as Markdown: no control
+    byte of the input reaches the terminal, and no Markdown of it becomes HTML, an image or a link."""
+    from markdown_it import MarkdownIt
+
+    import diagnoser.pipeline as pl
+    from diagnoser.options import Files, Options
+    from diagnoser.plan.docs import TITLES
+    from diagnoser.redact import DEFAULT
+    from diagnoser.render import OutputFormat, render
+
+    model = _model()
+    original = pl.load_model
+    pl.load_model = lambda *a, **k: model  # type: ignore[assignment]
+    try:
+        try:
+            report = pl.diagnose([Files(("-",), stdin=io.BytesIO(data))], Options(rules=_rules()))
+        except InputError:
+            return
+    finally:
+        pl.load_model = original  # type: ignore[assignment]
+    for fmt in (OutputFormat.TEXT, OutputFormat.WIDE):
+        text = _SGR.sub("", render(report, fmt, DEFAULT, colour=True))
+        assert _RAW_CONTROL.search(text) is None, repr(text[:300])
+    markdown = render(report, OutputFormat.MARKDOWN, DEFAULT)
+    assert _RAW_CONTROL.search(markdown) is None
+    for token in MarkdownIt("commonmark").parse(markdown):
+        assert token.type != "html_block", markdown
+        for child in token.children or ():
+            assert child.type != "image", markdown
+            assert child.type != "html_inline" or child.content in ("<sub>", "</sub>"), markdown
+            if child.type == "link_open":  # only the report's own links to the docs it cites
+                href = str(child.attrGet("href"))
+                assert href.split("#", 1)[0].split("?", 1)[0] in TITLES or href.encode() not in data, markdown
+
+
+def bundle(data: bytes) -> None:
+    """Replay a bundle whose manifest is fuzzed: a report, or an InputError saying what is wrong."""
+    import tempfile
+
+    import diagnoser.pipeline as pl
+    from diagnoser.options import Files, Options
+
+    model = _model()
+    original = pl.load_model
+    pl.load_model = lambda *a, **k: model  # type: ignore[assignment]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "bundle"
+            root.mkdir()
+            (root / "001-a.log").write_bytes(b"2024-03-05 10:00:01,000 ERROR app - boom\n")
+            (root / "002-b.log").write_bytes(b"Worker (pid:7) was sent SIGKILL! Perhaps out of memory?\n")
+            (root / "diagnoser-bundle.json").write_bytes(data)
+            try:
+                pl.diagnose([Files((str(root),))], Options(rules=_rules()))
+            except DiagnoserError as exc:
+                assert str(exc)
+    finally:
+        pl.load_model = original  # type: ignore[assignment]
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "pipeline": pipeline,
     "parse": parse,
     "condition": condition,
     "rule": rule,
     "redaction": redaction,
+    "structure": structure,
+    "output": output,
+    "bundle": bundle,
 }
