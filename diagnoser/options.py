@@ -64,6 +64,17 @@ Input = Files | Lines | Service
 
 
 @dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """Where a cluster scan looks for failing workloads (`diagnose -n NS`, `-A`, `-l SELECTOR`)."""
+
+    namespace: str | None = None  # None: the context's namespace
+    all_namespaces: bool = False
+    selector: str | None = None  # a label selector: only pods (and their workloads) that match
+    context: str | None = None
+    timeout: float = DEFAULT_COLLECT_TIMEOUT  # seconds for each listing call
+
+
+@dataclass(frozen=True, slots=True)
 class ReplicaInputs:
     """What the replica formula needs; None where neither the user nor the logs say."""
 

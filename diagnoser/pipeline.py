@@ -24,7 +24,7 @@ from diagnoser.collect.files import SourceLines, input_size, read_head, read_lin
 from diagnoser.debuglog import debug
 from diagnoser.detect import Engine, load_rules
 from diagnoser.detect.classifier import Classifier, load_model
-from diagnoser.errors import InputError, Location
+from diagnoser.errors import InputError, Location, OutputError
 from diagnoser.model import (
     Activity,
     Collected,
@@ -37,13 +37,14 @@ from diagnoser.model import (
     RawLine,
     Report,
 )
-from diagnoser.options import Files, Input, Lines, Options, Service
+from diagnoser.options import Files, Input, Lines, Options, ScanRequest, Service
 from diagnoser.parse import ParsedLines, ParseStats, parse_lines, worker
 from diagnoser.parse.stream import StreamParser
 from diagnoser.plan import Observations, plan_diagnoses, select_platforms
 from diagnoser.rank import FALLBACK, MAX_EVIDENCE, Ranked, rank
 
 if TYPE_CHECKING:  # collection loads only when a service is asked for
+    from diagnoser.collect.scan import Found, Workload
     from diagnoser.collect.service import Outcome
 
 MAX_SUSPICIOUS = 5
@@ -195,7 +196,11 @@ def _diagnose_gathered(
         _Reading(iter(parsed), tuple(names), partial(_totals, parsed, readers), warnings, collected), options
     )
     if writer is not None:
-        writer.finish(warnings + _notes(readers))
+        try:
+            writer.finish(warnings + _notes(readers))
+        except OutputError as failed:  # the report is not lost with the bundle: the CLI prints it first
+            failed.report = report
+            raise
     return report
 
 
@@ -438,3 +443,91 @@ def follow(
         raise
     finally:
         stop.set()
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """One workload of a cluster scan: its report, or why there is none."""
+
+    workload: Workload
+    report: Report | None = None
+    error: str | None = None
+
+
+def scan(
+    request: ScanRequest, service: Service, options: Options, deadline: float, jobs: int = 4
+) -> tuple[Found, Iterator[Scanned]]:
+    """Find the failing workloads of a cluster scan, and return them with the diagnoses to come
+    (each as `--service` would give it, `jobs` at a time, yielded as it is done)."""
+    from diagnoser.collect.scan import find_failing
+
+    found = find_failing(request)
+    return found, _diagnose_each(found.workloads, service, options, deadline, jobs)
+
+
+def _diagnose_each(
+    workloads: Sequence[Workload], service: Service, options: Options, deadline: float, jobs: int
+) -> Iterator[Scanned]:
+    """Diagnose each workload, `jobs` at a time, yielding each report as it is done; the workloads
+    still undone when `deadline` seconds have passed are yielded last with an error that says so
+    (their threads are abandoned, not waited for).
+
+    `service` gives what every collection shares (context, since, tail, --timeout); each workload
+    brings its name and namespace. A workload's failure (its pods gone by now, RBAC) is its error,
+    not the scan's.
+    """
+    import queue
+
+    from diagnoser.errors import DiagnoserError
+    from diagnoser.options import SourceKind
+
+    if options.rules is None:  # loaded once, not per workload
+        options = dataclasses.replace(
+            options, rules=load_rules(list(options.rule_paths) or None), rule_paths=()
+        )
+    options = dataclasses.replace(options, progress=None)
+    end = time.monotonic() + deadline
+    todo: queue.SimpleQueue[Workload] = queue.SimpleQueue()
+    for w in workloads:
+        todo.put(w)
+    done: queue.SimpleQueue[Scanned] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                w = todo.get_nowait()
+            except queue.Empty:
+                return
+            left = end - time.monotonic()
+            collect = dataclasses.replace(
+                service,
+                name=w.target,
+                namespace=w.namespace,
+                kinds=(SourceKind.KUBERNETES,),
+                timeout=max(0.5, min(service.timeout, left)),  # no call outlives the scan by much
+            )
+            try:
+                done.put(Scanned(w, report=diagnose([collect], options)))
+            except DiagnoserError as exc:
+                done.put(Scanned(w, error=str(exc)))
+            except Exception as exc:  # noqa: BLE001 - one workload's bug must not lose the others' reports
+                debug(__name__, f"diagnosing {w.namespace}/{w.name} failed")
+                done.put(Scanned(w, error=f"internal error while diagnosing it: {type(exc).__name__}: {exc}"))
+
+    for _ in range(max(1, min(jobs, len(workloads)))):
+        threading.Thread(target=work, daemon=True, name="diagnoser-scan").start()
+    pending = {w.key: w for w in workloads}
+    while pending:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            result = done.get(timeout=left)
+        except queue.Empty:
+            break
+        pending.pop(result.workload.key, None)
+        yield result
+    stop.set()
+    for w in pending.values():
+        yield Scanned(w, error=f"not diagnosed within the scan's --deadline of {deadline:g} s")

@@ -21,6 +21,7 @@ from diagnoser.cli.common import (
     EXIT_FOUND,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    os_error_text,
     print_error,
     set_verbosity,
     silence_stdout,
@@ -29,7 +30,7 @@ from diagnoser.cli.common import (
 )
 from diagnoser.cli.completion import SHELLS
 from diagnoser.cli.progress import Progress
-from diagnoser.errors import ConfigError, DiagnoserError, InputError, did_you_mean
+from diagnoser.errors import ConfigError, DiagnoserError, InputError, OutputError, did_you_mean
 from diagnoser.model import Platform, Report, Severity
 from diagnoser.options import (
     DEFAULT_COLLECT_TIMEOUT,
@@ -38,12 +39,14 @@ from diagnoser.options import (
     Options,
     PlanOptions,
     ReplicaInputs,
+    ScanRequest,
     Service,
     SourceKind,
 )
 from diagnoser.render import WIDTH, OutputFormat, render
 
 PROG = "diagnose"
+SCAN_DEADLINE = 300.0  # seconds a cluster scan may take in all (--deadline)
 DESCRIPTION = (
     "Name the documented root cause of a failing model service from its logs, with evidence and a fix plan."
 )
@@ -53,6 +56,7 @@ Examples:
   diagnose app.log events.txt describe.txt           # files in any mix of formats
   diagnose --json < app.log | jq -r '.diagnoses[0].cause'
   diagnose --service web -n prod --since 1h          # collect logs, states and events, then diagnose
+  diagnose -n prod                                   # what is failing in a namespace (-A: all of them)
   diagnose --platform kubernetes app.log             # the fix plan for where it runs
   diagnose -o markdown app.log > comment.md          # for a pull request or a chat channel
 
@@ -79,6 +83,14 @@ class _Parser(argparse.ArgumentParser):
             else:
                 message = "unexpected arguments: " + " ".join(unknown)
         raise UsageError(message, hint=hint)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """Print help or version text; argparse ignores a failed write, but help lost to a full disk is
+        an error (exit 2) like any other output."""
+        if message and file is sys.stdout:
+            write_stdout(message)
+        else:
+            super()._print_message(message, file)
 
 
 def _bounded(
@@ -289,6 +301,32 @@ def build_parser(plugin: bool = False) -> argparse.ArgumentParser:
             help="Where to look for --service (repeatable); auto tries what is reachable.",
         )
     col.add_argument("-n", "--namespace", help="Kubernetes namespace (default: the context's).")
+    if not plugin:
+        col.add_argument(
+            "-A",
+            "--all-namespaces",
+            action="store_true",
+            help="Without --service or files: scan every namespace for failing workloads.",
+        )
+        col.add_argument(
+            "-l",
+            "--selector",
+            metavar="SELECTOR",
+            help="Without --service or files: scan only pods with these labels (app=web,tier!=db).",
+        )
+        col.add_argument(
+            "--deadline",
+            type=_bounded(float, 1),
+            default=SCAN_DEADLINE,
+            metavar="S",
+            help=f"Seconds a scan may take in all; what is not diagnosed by then is listed (default: "
+            f"{SCAN_DEADLINE:g}).",
+        )
+        col.add_argument(
+            "--metrics-file",
+            metavar="PATH",
+            help="After a scan, write Prometheus text-format metrics here (for a textfile collector).",
+        )
     col.add_argument("--context", help="Kubernetes context of the kubeconfig.")
     col.add_argument("--since", metavar="AGE", help="Collect only what is newer than this (30m, 2h, 1d).")
     col.add_argument(
@@ -302,7 +340,7 @@ def build_parser(plugin: bool = False) -> argparse.ArgumentParser:
         type=_bounded(float, 0.1),
         default=DEFAULT_COLLECT_TIMEOUT,
         metavar="S",
-        help="Seconds one network call may take (default: 10).",
+        help="Seconds one call to a source may take, its whole answer included (default: 10).",
     )
     if not plugin:
         col.add_argument(
@@ -330,8 +368,11 @@ def diagnose(args: argparse.Namespace) -> int:
         return EXIT_OK
     set_verbosity(args.verbose)
     paths = list(args.paths or [])
+    if _scanning(args):
+        return _scan(args)
     if args.service is None:
         _no_collect_options(args.source, args.namespace, args.context, args.since, args.tail, args.journal)
+        _no_scan_options(args)
     if not paths and args.service is None and sys.stdin.isatty():
         raise InputError("no input: pipe logs on stdin or pass log files (see diagnose --help)")
     if paths.count("-") > 1:
@@ -340,17 +381,25 @@ def diagnose(args: argparse.Namespace) -> int:
         return _follow(args, paths)
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     options = dataclasses.replace(options_from(args), progress=progress)
+    unsaved: OutputError | None = None
     try:
-        report = run(inputs_from(args), options)
-    finally:
-        if progress is not None:
-            progress.clear()
+        try:
+            report = run(inputs_from(args), options)
+        finally:
+            if progress is not None:
+                progress.clear()
+    except OutputError as failed:
+        if failed.report is None:
+            raise
+        report, unsaved = failed.report, failed  # only the bundle failed: the report still goes out, first
     if args.service is not None:
-        _tell_collected(report, args.source, options.save_bundle)
+        _tell_collected(report, args.source, options.save_bundle if unsaved is None else None)
     fmt = _output_format(args)
     colour = want_colour(args.colour) and fmt in (OutputFormat.TEXT, OutputFormat.WIDE)
     text = render(report, fmt, options.redactor, colour=colour, verbose=args.verbose > 0, width=text_width())
     write_stdout(text)
+    if unsaved is not None:
+        raise unsaved
     return _exit_code(report, args.fail_on)
 
 
@@ -451,6 +500,98 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
+def _scanning(args: argparse.Namespace) -> bool:
+    """Return True for a cluster scan: a namespace, -A or -l, and neither --service nor files."""
+    return (
+        getattr(args, "service", None) is None
+        and not (args.paths or [])
+        and bool(args.namespace or getattr(args, "all_namespaces", False) or getattr(args, "selector", None))
+    )
+
+
+def _no_scan_options(args: argparse.Namespace) -> None:
+    """Reject the scan's options where no scan runs (files given, or --service)."""
+    given = [
+        flag
+        for flag, value in (
+            ("--all-namespaces", getattr(args, "all_namespaces", False)),
+            ("--selector", getattr(args, "selector", None)),
+            ("--metrics-file", getattr(args, "metrics_file", None)),
+        )
+        if value
+    ]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} only apply to a cluster scan",
+            hint="leave out the files: diagnose -n NS or -A",
+        )
+
+
+def _scan(args: argparse.Namespace) -> int:
+    """Scan a namespace (or all) for failing workloads and diagnose each: JSON lines in workload order
+    as they are done, or a table at the end; metrics to --metrics-file."""
+    import time
+
+    from diagnoser.pipeline import scan
+    from diagnoser.render import render_metrics, render_scan_line, render_scan_table
+
+    fmt = _output_format(args)
+    if fmt not in (OutputFormat.TEXT, OutputFormat.WIDE, OutputFormat.JSON):
+        raise ConfigError(
+            f"a cluster scan prints a table or JSON lines, not {fmt.value}",
+            hint="use -o text or --json; for one workload's report in another format, add --service NAME",
+        )
+    if args.save_bundle or args.source not in (None, [SourceKind.KUBERNETES], [SourceKind.AUTO]):
+        raise ConfigError(
+            "a cluster scan reads Kubernetes only, and saves no bundle",
+            hint="leave out --save-bundle and --source, or diagnose one workload with --service NAME",
+        )
+    if args.all_namespaces and args.namespace:
+        raise ConfigError("--namespace and --all-namespaces do not go together", hint="keep one of them")
+    options = options_from(args)
+    request = ScanRequest(args.namespace, args.all_namespaces, args.selector, args.context, args.timeout)
+    service = Service("", context=args.context, since=args.since, tail=args.tail, timeout=args.timeout)
+    found, diagnosed = scan(request, service, options, args.deadline)
+    order = {w.key: i for i, w in enumerate(found.workloads)}
+    done: dict[int, Any] = {}
+    shown = 0
+    for result in diagnosed:
+        done[order[result.workload.key]] = result
+        while fmt is OutputFormat.JSON and shown in done:  # in workload order, each as soon as it can be
+            write_stdout(render_scan_line(done[shown], options.redactor))
+            shown += 1
+    results = [done[i] for i in sorted(done)]
+    if fmt is OutputFormat.JSON:
+        for warning in found.warnings:
+            sys.stderr.write(f"warning: {options.redactor(warning)}\n")
+    else:
+        write_stdout(render_scan_table(results, found, options.redactor, text_width()))
+    if args.metrics_file:
+        _write_atomically(
+            Path(args.metrics_file), render_metrics(results, found, options.redactor, time.time())
+        )
+    failing = [r for r in results if r.report is None or not r.report.diagnoses]
+    severe = any(_exit_code(r.report, args.fail_on) == EXIT_FOUND for r in results if r.report is not None)
+    return EXIT_FOUND if severe or failing else EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it and a rename: a textfile collector
+    never reads a half-written file."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(
+            f"{path}: --metrics-file: cannot write the metrics: {exc.strerror or exc}",
+            hint="name a file in a directory you can write to",
+        ) from None
+
+
 def _no_collect_options(*values: object) -> None:
     """Reject collector options given without --service."""
     names = ("--source", "--namespace", "--context", "--since", "--tail", "--journal")
@@ -489,3 +630,6 @@ def main(argv: Sequence[str] | None = None, plugin: bool = False) -> int:
     except BrokenPipeError:
         silence_stdout()
         return EXIT_OK
+    except OSError as exc:  # outside the stages' own handling: still a message, not a traceback
+        print_error(os_error_text(exc))
+        return EXIT_ERROR

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
-
-from diagnoser.model import EventKind
 
 BACKENDS = ("hyperscan", "re2", "re")
 
@@ -79,7 +78,9 @@ class LiteralSet:
             return []
         if self._db is not None:
             found: list[int] = []
-            self._db.scan(text.encode("ascii"), match_event_handler=_collect, context=found)
+            self._db.scan(
+                text.encode("ascii"), match_event_handler=_collect, context=found, scratch=_scratch(self._db)
+            )
             if len(found) > 1:
                 found.sort()
             return found
@@ -120,6 +121,27 @@ def _hs_database(patterns: Sequence[str], flag: int, literal: bool = False) -> A
     return db
 
 
+_MAIN_THREAD = threading.main_thread().ident
+_per_thread = threading.local()
+
+
+def _scratch(db: Any) -> Any:
+    """Return the scratch space a scan of `db` may use in this thread (None: the database's own).
+
+    A hyperscan scratch serves one scan at a time; a cluster scan diagnoses workloads in threads, and
+    sharing one would fail with ScratchInUseError. The main thread keeps the database's own.
+    """
+    if threading.get_ident() == _MAIN_THREAD:
+        return None
+    spaces = getattr(_per_thread, "spaces", None)
+    if spaces is None:
+        spaces = _per_thread.spaces = {}
+    scratch = spaces.get(id(db))
+    if scratch is None:
+        scratch = spaces[id(db)] = _hyperscan().Scratch(db)
+    return scratch
+
+
 def _collect(index: int, start: int, end: int, flags: int, found: list[int]) -> None:
     found.append(index)
 
@@ -149,7 +171,9 @@ class Pattern:
         if self._db is not None:
             hit: list[int] = []
             try:
-                self._db.scan(text.encode("ascii"), match_event_handler=_first, context=hit)
+                self._db.scan(
+                    text.encode("ascii"), match_event_handler=_first, context=hit, scratch=_scratch(self._db)
+                )
             except self._stopped:
                 pass
             return bool(hit)
@@ -159,36 +183,3 @@ class Pattern:
 def _first(index: int, start: int, end: int, flags: int, hit: list[int]) -> bool:
     hit.append(index)
     return True  # stop the scan: one match answers the question
-
-
-class ClassifierGate:
-    """Tell, cheaply, whether an event can change the classifier's feature bag.
-
-    `FeatureBag.feed` counts an event and stops unless it is a worker boot or suspicious; most
-    lines are neither, and finding that out costs its alarm-lexicon regex. This answers the same
-    question with the lexicon compiled into the prefilter backend: `wants(ev)` is False only when
-    the bag would ignore `ev` (it never says False for an event the bag uses).
-    """
-
-    def __init__(self) -> None:
-        from diagnoser.detect import features
-        from diagnoser.model import Level
-
-        self._alarm = Pattern(features._ALARM.pattern)
-        self._limit = features.MAX_MESSAGE
-        self._levels = frozenset({Level.WARNING, Level.ERROR, Level.CRITICAL})
-        # Kinds `features.is_suspicious` decides by structure, plus worker_boot, which the bag counts:
-        # taken from features itself, so the gate can never drop a kind the bag would use.
-        self._kinds = features.FAILURE_KINDS | {EventKind.ACCESS, EventKind.K8S_EVENT, EventKind.WORKER_BOOT}
-
-    def wants(self, event: Any) -> bool:
-        """Return False only when feeding `event` to the feature bag would just count it."""
-        if event.level in self._levels:
-            return True
-        fields = event.fields
-        if fields:
-            kind = fields.get("kind")
-            if kind in self._kinds:
-                return True
-        text = event.message[: self._limit]
-        return not text.isascii() or self._alarm.search(text)

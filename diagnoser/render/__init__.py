@@ -13,6 +13,7 @@ from diagnoser.model import Report
 from diagnoser.redact import Redactor
 from diagnoser.render.json import render_json, render_yaml, report_to_dict
 from diagnoser.render.markdown import render_markdown
+from diagnoser.render.scan import render_metrics, render_scan_line, render_scan_table
 from diagnoser.render.text import WIDTH, render_text
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ __all__ = [
     "render",
     "render_json",
     "render_markdown",
+    "render_metrics",
+    "render_scan_line",
+    "render_scan_table",
     "render_text",
     "render_final",
     "render_update",

@@ -5,7 +5,8 @@ this server through the official client (and kubectl where it is installed). It 
 real shapes: List objects, `Status` errors (404, 403, 400), logs with `previous`, 204 for the log
 of a pod that was never scheduled, 400 "waiting to start" for a container being created, the
 CrashLoopBackOff quirk (a plain log request returns the previous run's log), watch streams, and
-a 200 empty list for pods of a namespace that does not exist.
+a 200 empty list for pods of a namespace that does not exist. Faults on demand (`Replay.faults`)
+make it hang, fail, break off, trickle a body forever or send a huge one fast.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from urllib.parse import parse_qs, urlparse
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "k8s-api"
 TOKEN = "loopback-test-token"
+TRICKLE_SECONDS = 30.0  # a trickle ends after this, so that a collector without a deadline fails, not hangs
+# What a huge body is made of before the recorded answer that ends it: a log line that means nothing.
+FILLER = b"2024-03-05T10:01:37.000000000Z waiting for the model store to answer; retrying in 1 s\n"
 
 API_RESOURCES = {
     "kind": "APIResourceList",
@@ -96,8 +100,15 @@ class Replay:
         self.delay = 0.0  # seconds every answer waits: a slow API
         # Faults by path substring: "500", "503", "hang" (no answer for 30 s), "reset" (the
         # connection drops mid-body), "truncate" (the body ends before its Content-Length), "garbage"
-        # (200 with a body that is not JSON). Empty: the recorded answers, as before.
+        # (200 with a body that is not JSON), "trickle" (chunked: half the recorded body at once, then
+        # one byte every `trickle_interval` s for TRICKLE_SECONDS), "huge" / "huge-chunked" (as fast
+        # as the socket takes, `huge_bytes` of FILLER ending with the recorded body; with or without
+        # a Content-Length). Empty: the recorded answers, as before.
         self.faults: dict[str, str] = {}
+        self.trickle_interval = 0.25
+        self.huge_bytes = 256 * 2**20
+        self.filler = FILLER  # the line a huge body repeats
+        self.stopped = threading.Event()  # set by Server.close: a trickle stops at once
 
     def items(self, ns: str, kind: str) -> list[dict[str, Any]]:
         """Return the recorded items of `kind` in `ns` (none when not recorded)."""
@@ -151,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         self.replay.requests.append(self.path)
         # kubectl sends no bearer token over plain http; a wrong token is still refused.
-        if self.headers.get("Authorization", f"Bearer {TOKEN}") != f"Bearer {TOKEN}":
+        scheme, _, token = self.headers.get("Authorization", f"Bearer {TOKEN}").partition(" ")
+        if scheme.lower() != "bearer" or token != TOKEN:  # the scheme is case-insensitive (RFC 7235)
             return self._send(401, status(401, "Unauthorized", "Unauthorized"))
         if self.replay.delay:
             time.sleep(self.replay.delay)
@@ -175,7 +187,6 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if mode == "garbage":
             return self._send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
-        # reset / truncate: the recorded answer, cut in the middle of its body.
         real = io.BytesIO()
         wfile, self.wfile = self.wfile, real
         try:
@@ -184,12 +195,59 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile = wfile
         raw = real.getvalue()
         head, _, body = raw.partition(b"\r\n\r\n")
+        if mode == "trickle":
+            return self._trickle(head, body)
+        if mode in ("huge", "huge-chunked"):
+            return self._huge(head, body, chunked=mode == "huge-chunked")
+        # reset / truncate: the recorded answer, cut in the middle of its body.
         self.wfile.write(head + b"\r\n\r\n" + body[: max(1, len(body) // 2)])
         self.wfile.flush()
         if mode == "reset":  # RST instead of FIN: the client sees "connection reset by peer"
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
+
+    def _head(self, head: bytes, length: int | None) -> bytes:
+        """Return the recorded head with the body's framing replaced: a length, or chunked."""
+        lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"content-length:")]
+        lines.append(b"Transfer-Encoding: chunked" if length is None else b"Content-Length: %d" % length)
+        return b"\r\n".join(lines) + b"\r\n\r\n"
+
+    def _trickle(self, head: bytes, body: bytes) -> None:
+        """Send half the body at once, then a byte at a time, each sooner than a read timeout."""
+        half = max(1, len(body) // 2)
+        self.wfile.write(self._head(head, None) + b"%x\r\n%s\r\n" % (half, body[:half]))
+        self.wfile.flush()
+        rest = body[half:] or b"\n"
+        end = time.monotonic() + TRICKLE_SECONDS
+        sent = 0
+        while time.monotonic() < end and not self.replay.stopped.wait(self.replay.trickle_interval):
+            byte = rest[sent : sent + 1] or b"\n"
+            self.wfile.write(b"1\r\n" + byte + b"\r\n")
+            self.wfile.flush()
+            sent += 1
+        self.wfile.write(b"0\r\n\r\n")
+        self.close_connection = True
+
+    def _huge(self, head: bytes, body: bytes, chunked: bool) -> None:
+        """Send `huge_bytes` of filler lines that end with the recorded body, as fast as the socket takes."""
+        filler = self.replay.huge_bytes - len(body)
+        block = self.replay.filler * (2**20 // len(self.replay.filler))
+        self.wfile.write(self._head(head, None if chunked else self.replay.huge_bytes))
+
+        def send(data: bytes) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+
+        odd = filler % len(block)
+        if odd:  # first, so that the recorded body starts on a line of its own
+            send(block[-odd:])
+        for _ in range(filler // len(block)):
+            send(block)
+        send(body)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        self.close_connection = True
 
     def _route(self, parts: list[str], query: dict[str, str]) -> None:
         r = self.replay
@@ -222,6 +280,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(
                 200, {"major": "1", "minor": "29", "gitVersion": "v1.29.2", "platform": "linux/amd64"}
             )
+        if parts in (["api", "v1", "pods"], ["apis", "autoscaling", "v2", "horizontalpodautoscalers"]):
+            return self._everywhere(parts[-1], query)
         if parts == ["api", "v1", "nodes"]:
             return self._send(200, json.loads((r.data / "nodes.json").read_text()))
         if len(parts) >= 5 and parts[:3] == ["api", "v1", "namespaces"]:
@@ -230,6 +290,23 @@ class Handler(BaseHTTPRequestHandler):
             group = f"{parts[1]}/{parts[2]}"
             return self._grouped(group, parts[4], parts[5:], query)
         return self._send(404, status(404, "NotFound", "the server could not find the requested resource"))
+
+    def _everywhere(self, resource: str, query: dict[str, str]) -> None:
+        """Answer a list across all namespaces (`kubectl get pods -A`): every recorded namespace's items."""
+        r = self.replay
+        key = {"pods": "pods", "horizontalpodautoscalers": "hpas"}[resource]
+        items = []
+        for ns in sorted(p.name for p in r.data.iterdir() if p.is_dir()):
+            for item in r.items(ns, key):
+                items.append({**item, "metadata": {"namespace": ns, **item["metadata"]}})
+        if query.get("labelSelector"):
+            items = [i for i in items if _match(i["metadata"].get("labels") or {}, query["labelSelector"])]
+        kind = "PodList" if key == "pods" else "HorizontalPodAutoscalerList"
+        api_version = "v1" if key == "pods" else "autoscaling/v2"
+        return self._send(
+            200,
+            {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": "1"}, "items": items},
+        )
 
     def _forbidden(self, ns: str, resource: str) -> bool:
         if ns != "locked":
@@ -388,12 +465,21 @@ class Handler(BaseHTTPRequestHandler):
 class Server:
     """A running loopback API server and a kubeconfig that points at it."""
 
-    def __init__(self, tmp: Path, data: Path = DATA):
+    def __init__(self, tmp: Path, data: Path = DATA, tls: tuple[Path, Path] | None = None):
         self.replay = Replay(data)
         handler = type("BoundHandler", (Handler,), {"replay": self.replay})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.port = self.httpd.server_address[1]
+        scheme = "http"
+        if tls is not None:  # (certificate, key): HTTPS as a real API server (in-cluster config needs it)
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         self.kubeconfig = tmp / "kubeconfig"
@@ -426,5 +512,6 @@ class Server:
 
     def close(self) -> None:
         """Stop serving."""
+        self.replay.stopped.set()
         self.httpd.shutdown()
         self.httpd.server_close()
