@@ -99,6 +99,10 @@ def _named(name_group: int, value_group: int) -> Any:
     return replace
 
 
+# The name=value replacements by (name group, value group), made once rather than at every match.
+_MASK_1_3, _MASK_2_3, _MASK_2_4 = _named(1, 3), _named(2, 3), _named(2, 4)
+
+
 def _url_password(m: re.Match[str]) -> str:
     """Mask the password of scheme://user:password@host, unless the "password" is a port and a path
     (`https://registry:443/@scope/pkg`)."""
@@ -186,7 +190,7 @@ _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
             r"(?i)((?:\"|\b)(" + _NAME + r")\"?[^\S\n]*[:=][^\S\n]*)"
             r"(?:\"(?!<redacted)((?:[^\"\\\n]|\\.){4,})\"|'(?!<redacted)([^'\n]{4,})')"
         ),
-        lambda m: _named(2, 3)(m) if m.group(3) is not None else _named(2, 4)(m),
+        lambda m: _MASK_2_3(m) if m.group(3) is not None else _MASK_2_4(m),
     ),
     # name=value / name: value / --name value (also `"--name", "value"` in a JSON args list).
     (
@@ -195,7 +199,7 @@ _SECRET_SPECS: tuple[tuple[tuple[str, int], Any], ...] = (
             r"--(" + _NAME + r")(?:[^\S\n]+|=|\",[^\S\n]*)\"?)"
             r"(?!<redacted)([^\s\"',;}<>]{4,})"
         ),
-        lambda m: _named(1, 3)(m) if m.group(1) is not None else _named(2, 3)(m),
+        lambda m: _MASK_1_3(m) if m.group(1) is not None else _MASK_2_3(m),
     ),
 )
 

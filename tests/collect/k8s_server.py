@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
 import struct
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -515,3 +517,24 @@ class Server:
         self.replay.stopped.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def in_cluster_files(tmp: Path, namespace: str = "azureml-prod") -> tuple[Path, Path, Path]:
+    """Write what a pod of the cluster would hold, and what its API server serves TLS with: a
+    self-signed certificate and key for 127.0.0.1, and a service-account directory (token, ca.crt,
+    namespace) readable by any user. Return (certificate, key, service-account directory)."""
+    cert, key = tmp / "tls.crt", tmp / "tls.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    account = tmp / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(TOKEN)
+    shutil.copy(cert, account / "ca.crt")
+    (account / "namespace").write_text(namespace + "\n")
+    for path in (account, *account.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)  # readable by an image's non-root user too
+    return cert, key, account

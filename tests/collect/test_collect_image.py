@@ -21,7 +21,7 @@ pytest.importorskip("kubernetes")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from k8s_server import TOKEN, Server  # noqa: E402
+from k8s_server import Server, in_cluster_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "diagnoser-test/diagnoser:1"
@@ -48,20 +48,7 @@ def image(dockerd):
 
 
 def test_the_image_scans_a_namespace_in_cluster(dockerd, image, tmp_path):
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    account = tmp_path / "serviceaccount"
-    account.mkdir()
-    (account / "token").write_text(TOKEN)
-    shutil.copy(cert, account / "ca.crt")
-    (account / "namespace").write_text("azureml-prod\n")
-    for path in (account, *account.iterdir()):
-        path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the image's user
+    cert, key, account = in_cluster_files(tmp_path)
     server = Server(tmp_path, tls=(cert, key))
     try:
         run = dockerd.docker(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ pytest.importorskip("kubernetes")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from k8s_server import TOKEN, Server  # noqa: E402
+from k8s_server import Server, in_cluster_files  # noqa: E402
 
 
 @pytest.fixture
@@ -28,18 +27,7 @@ def in_cluster(tmp_path, monkeypatch):
     """Return a loopback API server over HTTPS, with the process set up as a pod's would be."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl not installed")
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    account = tmp_path / "serviceaccount"
-    account.mkdir()
-    (account / "token").write_text(TOKEN)
-    shutil.copy(cert, account / "ca.crt")
-    (account / "namespace").write_text("azureml-prod\n")
+    cert, key, account = in_cluster_files(tmp_path)
     server = Server(tmp_path, tls=(cert, key))
     import kubernetes.config.incluster_config as incluster
 
